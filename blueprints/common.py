@@ -1,0 +1,19 @@
+"""Helpers shared by the area blueprints."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import abort
+from sqlalchemy import select
+
+from extensions import db
+
+T = TypeVar("T")
+
+
+def get_or_404(model: type[T], object_id: int) -> T:
+    """Load a tenant object by id through a scoped SELECT (never the identity map); 404 if not ours."""
+    obj = db.session.scalar(select(model).where(model.id == object_id))
+    if obj is None:
+        abort(404)
+    return obj

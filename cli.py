@@ -1,0 +1,80 @@
+"""Command-line tools: `flask create-admin`, `flask seed-demo`."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from extensions import db
+from services.accounts import AccountError, find_user_by_email, sign_up
+from services.passwords import password_problems
+
+DEMO_ADMIN = "admin@messagehub.local"
+DEMO_USER = "demo@messagehub.local"
+DEMO_CONTACTS = [
+    ("Ana Souza", "+5511987654321", "ana@example.com", ["customer", "brazil"]),
+    ("Ben Carter", "+14155550123", "ben@example.com", ["lead"]),
+    ("Chloé Martin", "+33612345678", None, ["customer"]),
+    ("Diego López", "+34612345678", "diego@example.com", ["lead", "spain"]),
+    ("Emma Wilson", "+447700900123", None, []),
+]
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the project's commands to `flask`."""
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(12) + "-7"
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password", envvar="MESSAGEHUB_ADMIN_PASSWORD", help="Defaults to a generated one, printed once.")
+def create_admin(email: str, password: str | None) -> None:
+    """Create a platform admin (with a workspace of their own)."""
+    password = password or _new_password()
+    problems = password_problems(password, email)
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    try:
+        sign_up(email, password, "Platform administration", is_admin=True)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Admin {email} created. Password: {password}")
+
+
+def _demo_credentials_file() -> Path:
+    return Path(current_app.instance_path) / "demo-logins.txt"
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create a demo admin and a demo workspace with sample contacts once; print how to log in."""
+    from models.tenancy import tenant_scope
+    from services.contacts import ContactInput, save_contact
+    from services.tags import save_tag
+
+    logins = _demo_credentials_file()
+    if find_user_by_email(DEMO_USER) is None:
+        passwords = {DEMO_ADMIN: _new_password(), DEMO_USER: _new_password()}
+        if find_user_by_email(DEMO_ADMIN) is None:
+            sign_up(DEMO_ADMIN, passwords[DEMO_ADMIN], "Platform administration", is_admin=True)
+        user = sign_up(DEMO_USER, passwords[DEMO_USER], "Demo Shop")
+        with tenant_scope(user.tenant_id):
+            tags = {}
+            for name, phone, email, tag_names in DEMO_CONTACTS:
+                for tag_name in tag_names:
+                    tags.setdefault(tag_name, save_tag(tag_name, "#2f80ed"))
+                save_contact(ContactInput(name=name, phone=phone, email=email or "",
+                                          tag_ids=[tags[t].id for t in tag_names]), "US")
+        db.session.commit()
+        logins.write_text("".join(f"{email}  {pw}\n" for email, pw in passwords.items()))
+        logins.chmod(0o600)
+    click.echo("MessageHub demo logins (also in instance/demo-logins.txt):")
+    click.echo(logins.read_text() if logins.exists() else "  (demo users exist; their passwords were printed when created)")

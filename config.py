@@ -1,0 +1,91 @@
+"""Settings read from the environment, with embedded defaults for a one-machine install."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+def _read_or_create_secret(path: Path, factory) -> str:
+    """Return the secret stored at `path`, creating it once (mode 0600) when absent."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = factory()
+    # Create with restrictive permissions from the start: the file holds a key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def is_production(env: dict[str, str] | None = None) -> bool:
+    """Production is declared explicitly so a forgotten variable never weakens it silently."""
+    env = os.environ if env is None else env
+    return env.get("MESSAGEHUB_ENV", env.get("FLASK_ENV", "development")).lower() == "production"
+
+
+def load_config(env: dict[str, str] | None = None, instance_path: Path | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("MESSAGEHUB_INSTANCE", instance_path or DEFAULT_INSTANCE))
+    production = is_production(env)
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production")
+        secret_key = _read_or_create_secret(instance / "secret_key", lambda: secrets.token_urlsafe(48))
+
+    keys = env.get("MESSAGEHUB_ENCRYPTION_KEYS")
+    if not keys:
+        if production:
+            raise ConfigError("MESSAGEHUB_ENCRYPTION_KEYS must be set in production")
+        keys = _read_or_create_secret(instance / "encryption_keys", lambda: Fernet.generate_key().decode())
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'messagehub.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    secure_cookies = public_base_url.startswith("https://")
+
+    return {
+        "MESSAGEHUB_INSTANCE": str(instance),
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": [k.strip() for k in keys.split(",") if k.strip()],
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Unset: the embedded Redis that `make run` starts on a unix socket under instance/.
+        "REDIS_URL": env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}",
+        "REDIS_EMBEDDED": not env.get("REDIS_URL"),
+        "PUBLIC_BASE_URL": public_base_url,
+        # Tokens are tied to the session, not to a clock: long-open pages keep working.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "LOGIN_LIMIT_PER_EMAIL": env.get("LOGIN_LIMIT_PER_EMAIL", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
+        "CONTACTS_PER_PAGE": int(env.get("CONTACTS_PER_PAGE", "25")),
+        # Argon2id cost; tests lower it through create_app(config=...).
+        "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
+        "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", "65536")),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    }

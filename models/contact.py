@@ -1,0 +1,56 @@
+"""Contacts and their tags."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, String, Text, UniqueConstraint, and_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import Timestamps
+from models.tag import Tag
+from models.tenancy import TenantScoped
+
+
+class ContactTag(TenantScoped, db.Model):
+    """Association row; composite keys make a cross-tenant link impossible in the database."""
+
+    __tablename__ = "contact_tags"
+    __tenant_table_args__ = (
+        UniqueConstraint("tenant_id", "contact_id", "tag_id"),
+        ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "tag_id"], ["tags.tenant_id", "tags.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(nullable=False, index=True)
+    tag_id: Mapped[int] = mapped_column(nullable=False, index=True)
+
+
+class Contact(TenantScoped, Timestamps, db.Model):
+    """A customer reachable on WhatsApp; `phone` is E.164 and unique per tenant."""
+
+    __tablename__ = "contacts"
+    __tenant_table_args__ = (UniqueConstraint("tenant_id", "phone"),)
+
+    NAME_MAX = 120
+    EMAIL_MAX = 254
+    NOTES_MAX = 5000
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), nullable=False)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    notes: Mapped[str | None] = mapped_column(Text)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    opted_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    tags: Mapped[list[Tag]] = relationship(
+        Tag,
+        secondary="contact_tags",
+        primaryjoin=lambda: and_(Contact.id == ContactTag.contact_id, Contact.tenant_id == ContactTag.tenant_id),
+        secondaryjoin=lambda: and_(Tag.id == ContactTag.tag_id, Tag.tenant_id == ContactTag.tenant_id),
+        order_by=lambda: Tag.name,
+        viewonly=True,
+        lazy="selectin",
+    )

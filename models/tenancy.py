@@ -1,0 +1,145 @@
+"""Tenant scoping: one mechanism, fail closed.
+
+Every ORM SELECT, UPDATE and DELETE that touches a `TenantScoped` table is limited to the
+tenant in context; with no tenant in context such a statement raises instead of returning
+every tenant's rows. New objects are stamped with the current tenant, and an object that
+carries another tenant's id is refused at flush.
+"""
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from typing import Iterator
+
+from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql import visitors
+
+_current_tenant: ContextVar[int | None] = ContextVar("messagehub_tenant", default=None)
+_unscoped: ContextVar[bool] = ContextVar("messagehub_unscoped", default=False)
+
+# Names of tables owned by a tenant, filled as TenantScoped models are declared.
+TENANT_TABLES: set[str] = set()
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned table was touched without a tenant in context, or across tenants."""
+
+
+class TenantScoped:
+    """Marker mixin for tenant-owned models: adds `tenant_id` and `UNIQUE (tenant_id, id)`.
+
+    Models add their own constraints in `__tenant_table_args__`; composite foreign keys
+    `(tenant_id, parent_id)` let the database itself refuse a cross-tenant link.
+    """
+
+    __tenant_table_args__: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("__tablename__")
+        if name:
+            TENANT_TABLES.add(name)
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (UniqueConstraint("tenant_id", "id"), *cls.__tenant_table_args__)
+
+
+def current_tenant_id() -> int:
+    """The tenant in context; raises when there is none (fail closed)."""
+    tenant_id = _current_tenant.get()
+    if tenant_id is None:
+        raise TenantScopeError("no tenant in context")
+    return tenant_id
+
+
+def current_tenant_id_or_none() -> int | None:
+    """The tenant in context, or None (for code that renders differently when logged out)."""
+    return _current_tenant.get()
+
+
+@contextlib.contextmanager
+def tenant_scope(tenant_id: int) -> Iterator[int]:
+    """Run the block as `tenant_id`; the previous scope is restored afterwards."""
+    if tenant_id is None:
+        raise TenantScopeError("tenant_scope() needs a tenant id")
+    token = _current_tenant.set(int(tenant_id))
+    try:
+        yield int(tenant_id)
+    finally:
+        _current_tenant.reset(token)
+
+
+@contextlib.contextmanager
+def unscoped() -> Iterator[None]:
+    """Let the block read across tenants. Only admin code and this module may use it."""
+    token = _unscoped.set(True)
+    try:
+        yield
+    finally:
+        _unscoped.reset(token)
+
+
+def enter_tenant(tenant_id: int):
+    """Enter a scope without a `with` block (request hooks); returns the token for `leave_tenant`."""
+    return _current_tenant.set(int(tenant_id))
+
+
+def leave_tenant(token) -> None:
+    """Leave a scope entered with `enter_tenant`."""
+    _current_tenant.reset(token)
+
+
+def _tenant_tables_in(statement) -> set[str]:
+    """Names of tenant tables anywhere in a statement (subqueries and joins included)."""
+    found = set()
+    for element in visitors.iterate(statement):
+        if isinstance(element, Table) and element.name in TENANT_TABLES:
+            found.add(element.name)
+    return found
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement(state) -> None:
+    """Add `tenant_id = <current>` to every ORM statement on tenant models; refuse without a tenant."""
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if _unscoped.get() or state.execution_options.get("messagehub_unscoped"):
+        return
+    tenant_id = _current_tenant.get()
+    if tenant_id is None:
+        if state.is_column_load or state.is_relationship_load:
+            # Loads for an object already in the session inherit the criteria it was loaded with.
+            return
+        tables = _tenant_tables_in(state.statement)
+        if tables:
+            raise TenantScopeError(f"no tenant in context for a query on {', '.join(sorted(tables))}")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check(session: Session, _flush_context, _instances) -> None:
+    """Stamp new tenant objects with the current tenant; refuse another tenant's objects."""
+    if _unscoped.get():
+        return
+    tenant_id = _current_tenant.get()
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise TenantScopeError(f"no tenant in context to save {type(obj).__name__}")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise TenantScopeError(f"{type(obj).__name__} belongs to another tenant")
+    for obj in session.deleted:
+        if isinstance(obj, TenantScoped) and obj.tenant_id != tenant_id:
+            raise TenantScopeError(f"cannot delete another tenant's {type(obj).__name__}")

@@ -1,0 +1,37 @@
+"""Users log in; each belongs to one tenant."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import Timestamps
+from models.tenant import Tenant
+
+
+class User(UserMixin, Timestamps, db.Model):
+    """A person who logs in.
+
+    Not TenantScoped: login looks a user up by email before any tenant is known, so the
+    users table is read by identity (email or id) only, never listed outside admin code.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    active: Mapped[bool] = mapped_column("is_active", Boolean, nullable=False, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    tenant: Mapped[Tenant] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses inactive users; a suspended tenant makes its users inactive too."""
+        return bool(self.active) and not self.tenant.is_suspended

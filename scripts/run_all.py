@@ -1,0 +1,39 @@
+"""`make run`: embedded Redis if needed, migrate, seed the demo, then web + worker + cron together."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    """Start everything; Ctrl-C stops every process and the embedded Redis."""
+    env = dict(os.environ, FLASK_APP="app:create_app", PYTHONUNBUFFERED="1")
+    bin_dir = Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    server = None
+    if not env.get("REDIS_URL"):
+        from embedded_redis import start_embedded_redis
+
+        instance = Path(env.get("MESSAGEHUB_INSTANCE", ROOT / "instance"))
+        server, env["REDIS_URL"] = start_embedded_redis(instance)
+        print(f"Embedded Redis on {env['REDIS_URL']}")
+    try:
+        flask = [str(bin_dir / "flask")]
+        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True)
+        port = env.get("PORT", "5000")
+        print(f"\nOpen http://127.0.0.1:{port}/ and log in with one of the accounts above. Ctrl-C stops everything.\n")
+        return subprocess.call([str(bin_dir / "honcho"), "-f", str(ROOT / "Procfile"), "start"], cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server is not None:
+            server.shutdown(save=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Domain logic that spans models; plain functions named verb_noun."""

@@ -1,0 +1,161 @@
+"""Creating, updating and searching contacts."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from models import Contact, ContactTag, Tag
+from services.phones import InvalidPhone, normalize_phone
+
+CUSTOM_FIELD_KEY_MAX = 50
+CUSTOM_FIELD_VALUE_MAX = 500
+CUSTOM_FIELDS_MAX = 50
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ContactInvalid(ValueError):
+    """Validation failed; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class ContactInput:
+    """What a person typed for a contact, before validation."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    notes: str = ""
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    tag_ids: list[int] | None = None  # None leaves tags unchanged
+
+
+def parse_custom_fields(text: str) -> dict[str, str]:
+    """Read `key: value` lines into a dict; raises ContactInvalid naming the bad line."""
+    fields: dict[str, str] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise ContactInvalid({"custom_fields": f"Line {number}: write it as “key: value”."})
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def format_custom_fields(fields: dict[str, Any]) -> str:
+    """The inverse of parse_custom_fields, for editing."""
+    return "\n".join(f"{key}: {value}" for key, value in (fields or {}).items())
+
+
+def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple[dict, list[Tag] | None]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    clean["name"] = (data.name or "").strip()
+    if not clean["name"]:
+        errors["name"] = "Enter a name."
+    elif len(clean["name"]) > Contact.NAME_MAX:
+        errors["name"] = f"Keep the name under {Contact.NAME_MAX} characters."
+    try:
+        clean["phone"] = normalize_phone(data.phone, region)
+    except InvalidPhone as exc:
+        errors["phone"] = str(exc)
+    else:
+        duplicate = db.session.scalar(select(Contact).where(Contact.phone == clean["phone"]))
+        if duplicate is not None and duplicate is not current:
+            errors["phone"] = f"{clean['phone']} already belongs to {duplicate.name}."
+    clean["email"] = (data.email or "").strip().lower() or None
+    if clean["email"] and (len(clean["email"]) > Contact.EMAIL_MAX or not _EMAIL.match(clean["email"])):
+        errors["email"] = "Enter a valid email address or leave it empty."
+    clean["notes"] = (data.notes or "").strip() or None
+    if clean["notes"] and len(clean["notes"]) > Contact.NOTES_MAX:
+        errors["notes"] = f"Keep notes under {Contact.NOTES_MAX} characters."
+    fields = data.custom_fields or {}
+    if len(fields) > CUSTOM_FIELDS_MAX:
+        errors["custom_fields"] = f"At most {CUSTOM_FIELDS_MAX} custom fields."
+    elif any(len(str(k)) > CUSTOM_FIELD_KEY_MAX or len(str(v)) > CUSTOM_FIELD_VALUE_MAX for k, v in fields.items()):
+        errors["custom_fields"] = (
+            f"Field names stay under {CUSTOM_FIELD_KEY_MAX} characters and values under {CUSTOM_FIELD_VALUE_MAX}."
+        )
+    clean["custom_fields"] = {str(k): str(v) for k, v in fields.items()}
+    tags = None
+    if data.tag_ids is not None:
+        wanted = set(data.tag_ids)
+        tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(wanted)))) if wanted else []
+        if len(tags) != len(wanted):
+            errors["tags"] = "One of the chosen tags does not exist."
+    if errors:
+        raise ContactInvalid(errors)
+    return clean, tags
+
+
+def save_contact(data: ContactInput, region: str, contact: Contact | None = None) -> Contact:
+    """Validate and create or update a contact (flushes; the caller commits)."""
+    clean, tags = _validate(data, region, contact)
+    contact = contact or Contact()
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    db.session.add(contact)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise ContactInvalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
+    if tags is not None:
+        set_contact_tags(contact, tags)
+    return contact
+
+
+def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
+    """Make `tags` exactly the contact's tags."""
+    wanted = {tag.id for tag in tags}
+    have = {link.tag_id: link for link in db.session.scalars(select(ContactTag).where(ContactTag.contact_id == contact.id))}
+    for tag_id, link in have.items():
+        if tag_id not in wanted:
+            db.session.delete(link)
+    for tag_id in wanted - have.keys():
+        db.session.add(ContactTag(contact_id=contact.id, tag_id=tag_id))
+    db.session.flush()
+    db.session.expire(contact, ["tags"])
+
+
+def add_tag(contact: Contact, tag: Tag) -> None:
+    """Attach `tag` to `contact` (no-op when already attached)."""
+    linked = db.session.scalar(select(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag_id == tag.id))
+    if linked is None:
+        db.session.add(ContactTag(contact_id=contact.id, tag_id=tag.id))
+        db.session.flush()
+        db.session.expire(contact, ["tags"])
+
+
+def remove_tag(contact: Contact, tag: Tag) -> None:
+    """Detach `tag` from `contact`."""
+    link = db.session.scalar(select(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag_id == tag.id))
+    if link is not None:
+        db.session.delete(link)
+        db.session.flush()
+        db.session.expire(contact, ["tags"])
+
+
+def search_contacts(query: str = "", tag_id: int | None = None) -> Select:
+    """SELECT of contacts matching `query` (name, phone, email) and `tag_id`, newest first."""
+    stmt = select(Contact).order_by(Contact.created_at.desc(), Contact.id.desc())
+    text = (query or "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        digits = re.sub(r"\D", "", text)
+        conditions = [func.lower(Contact.name).like(like), func.lower(Contact.email).like(like)]
+        if digits:
+            conditions.append(Contact.phone.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*conditions))
+    if tag_id is not None:
+        stmt = stmt.where(exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag_id == tag_id))
+    return stmt

@@ -1,0 +1,37 @@
+"""Phone numbers in E.164."""
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidPhone(ValueError):
+    """The text is not a valid phone number."""
+
+
+def normalize_phone(raw: str, default_region: str = "US") -> str:
+    """Return `raw` in E.164 (+15551234567); numbers without a country code use `default_region`."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhone("Enter a phone number.")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"“{raw}” is not a phone number.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"“{raw}” is not a valid phone number for its country.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_supported_region(region: str) -> bool:
+    """True for a two-letter region phonenumbers knows."""
+    return (region or "").upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def format_phone(e164: str) -> str:
+    """Human-readable international format for display."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164

@@ -1,0 +1,55 @@
+"""Tag rules and counts."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models import ContactTag, Tag
+
+NAME_MAX = 50
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class TagInvalid(ValueError):
+    """Validation failed; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
+    """Validate and create or rename/recolour a tag (flushes; the caller commits)."""
+    errors = {}
+    clean_name = " ".join((name or "").split())
+    if not clean_name:
+        errors["name"] = "Enter a tag name."
+    elif len(clean_name) > NAME_MAX:
+        errors["name"] = f"Keep tag names under {NAME_MAX} characters."
+    else:
+        clash = db.session.scalar(select(Tag).where(func.lower(Tag.name) == clean_name.lower()))
+        if clash is not None and clash is not tag:
+            errors["name"] = f"A tag called “{clash.name}” already exists."
+    color = (color or "").strip() or "#6c757d"
+    if not _COLOR.match(color):
+        errors["color"] = "Pick a colour like #1a2b3c."
+    if errors:
+        raise TagInvalid(errors)
+    tag = tag or Tag()
+    tag.name, tag.color = clean_name, color.lower()
+    db.session.add(tag)
+    db.session.flush()
+    return tag
+
+
+def tags_with_counts() -> list[tuple[Tag, int]]:
+    """Every tag with how many contacts carry it, by name."""
+    counts = (
+        select(ContactTag.tag_id, func.count(ContactTag.id).label("n")).group_by(ContactTag.tag_id).subquery()
+    )
+    rows = db.session.execute(
+        select(Tag, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.tag_id == Tag.id).order_by(Tag.name)
+    )
+    return [(tag, count) for tag, count in rows]

@@ -1,0 +1,174 @@
+"""Shared fixtures: one migrated database and one Redis per run, cleaned between tests.
+
+`DATABASE_URL` / `REDIS_URL` point the suite at real PostgreSQL and Redis (CI); unset, it
+uses a SQLite file and an embedded Redis, like `make run`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from extensions import db
+from models import User
+from models.tenancy import tenant_scope
+from services.accounts import sign_up
+
+TEST_PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis for the run: REDIS_URL when given, otherwise an embedded one."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    from embedded_redis import start_embedded_redis
+
+    server, url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    server.shutdown(nosave=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """DATABASE_URL when given, otherwise a fresh SQLite file."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, redis_url, tmp_path_factory):
+    """Configuration shared by every app the tests build."""
+    url = database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return {
+        "TESTING": True,
+        "MESSAGEHUB_INSTANCE": str(tmp_path_factory.mktemp("instance")),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "REDIS_URL": redis_url,
+        "WTF_CSRF_ENABLED": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "PUBLIC_BASE_URL": "http://testserver",
+    }
+
+
+@pytest.fixture(scope="session")
+def _migrated(app_config):
+    """Build the schema once through the real migrations."""
+    app = create_app(dict(app_config))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    return True
+
+
+def _wipe(app) -> None:
+    """Empty every table and the Redis database between tests."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+    app.extensions["messagehub.redis"].flushdb()
+
+
+@pytest.fixture
+def make_app(app_config, _migrated):
+    """Factory for apps with extra config; every app shares the migrated database."""
+    built = []
+
+    def factory(**overrides):
+        config = dict(app_config)
+        config.update(overrides)
+        app = create_app(config)
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh app over an empty database."""
+    app = make_app()
+    with app.app_context():
+        _wipe(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def create_user(app):
+    """Factory: sign up a tenant and its owner; returns the User (detached ids are safe to use)."""
+    counter = {"n": 0}
+
+    def factory(email: str | None = None, password: str = TEST_PASSWORD, tenant_name: str | None = None,
+                **fields) -> User:
+        counter["n"] += 1
+        email = email or f"user{counter['n']}@example.com"
+        with app.app_context():
+            user = sign_up(email, password, tenant_name or f"Tenant {counter['n']}")
+            for key, value in fields.items():
+                setattr(user, key, value)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(client):
+    """Log `user` in through the real login form."""
+
+    def do_login(user: User, password: str = TEST_PASSWORD, test_client=None):
+        target = test_client or client
+        response = target.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return target
+
+    return do_login
+
+
+@pytest.fixture
+def in_tenant(app):
+    """Context manager: app context + tenant scope, for arranging data directly."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def scope(tenant_id: int):
+        with app.app_context(), tenant_scope(tenant_id):
+            yield db.session
+            db.session.commit()
+
+    return scope
+
+
+def csrf_token_from(html: str) -> str:
+    """Pull the CSRF token out of a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)

@@ -1,0 +1,181 @@
+"""Provider-neutral types and the interface every WhatsApp adapter implements.
+
+Everything after the adapter (storage, jobs, UI) speaks only these types, so the
+Cloud API, the QR-linked gateway and the sandbox share one pipeline.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class ErrorAction(enum.Enum):
+    """What the caller should do after a provider error."""
+
+    RETRY = "retry"            # transient: 429/130429, 5xx, timeouts
+    FAIL_MESSAGE = "fail"      # this recipient/message cannot be sent (131026, 131047, 131050, 132xxx)
+    PAUSE_CHANNEL = "pause"    # the whole channel is unusable until a human acts (190, 131048, 131064)
+
+
+class ProviderError(Exception):
+    """Base class of typed provider errors; `action` tells the caller what to do."""
+
+    action: ErrorAction = ErrorAction.FAIL_MESSAGE
+
+    def __init__(self, message: str, *, code: int | str | None = None, http_status: int | None = None,
+                 retry_after: float | None = None, details: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.details = details
+
+    def __str__(self) -> str:
+        prefix = f"[{self.code}] " if self.code is not None else ""
+        return f"{prefix}{self.message}"
+
+
+class RetryableError(ProviderError):
+    """Transient failure: try again later with backoff."""
+
+    action = ErrorAction.RETRY
+
+
+class RecipientError(ProviderError):
+    """This message or recipient failed; other messages may still go out."""
+
+    action = ErrorAction.FAIL_MESSAGE
+
+
+class ChannelError(ProviderError):
+    """The channel itself is unusable (expired token, spam restriction, limit reached)."""
+
+    action = ErrorAction.PAUSE_CHANNEL
+
+
+class ConnectionState(str, enum.Enum):
+    """Linking state of a tenant's channel, shown in the navigation badge."""
+
+    NOT_CONFIGURED = "not_configured"
+    PENDING = "pending"          # waiting for a QR scan
+    CONNECTED = "connected"
+    EXPIRED = "expired"          # QR expired or scan refused
+    DISCONNECTED = "disconnected"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A provider accepted an outbound message."""
+
+    provider_message_id: str
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    """Outcome of a connect call: a QR payload to scan, or a state (Cloud API connects with credentials)."""
+
+    state: ConnectionState
+    qr: str | None = None                # raw QR string to render with `qrcode`
+    phone_number: str | None = None      # E.164 without '+' or display number, once linked
+    profile_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Current state of a channel as the provider reports it."""
+
+    state: ConnectionState
+    phone_number: str | None = None
+    profile_name: str | None = None
+    qr: str | None = None
+    quality: str | None = None           # Cloud API quality rating (GREEN/YELLOW/RED)
+    verified_name: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """Inbound media reference; the bytes are fetched later by a job."""
+
+    media_id: str | None = None          # Cloud API media id
+    url: str | None = None               # direct URL (gateway)
+    mime_type: str | None = None
+    filename: str | None = None
+    sha256: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a customer sent to the tenant."""
+
+    provider_message_id: str
+    wa_id: str                           # sender's WhatsApp id (digits, no '+')
+    timestamp: datetime
+    type: str                            # text, image, document, audio, video, sticker, location,
+                                         # contacts, interactive, button, reaction, unsupported
+    text: str | None = None
+    profile_name: str | None = None
+    media: Media | None = None
+    context_message_id: str | None = None  # replied-to / reacted-to message
+    payload: dict[str, Any] = field(default_factory=dict)  # type-specific details (location, contacts ...)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery receipt for an outbound message."""
+
+    provider_message_id: str
+    status: str                          # sent, delivered, read, failed
+    timestamp: datetime
+    recipient_wa_id: str | None = None
+    error_code: int | str | None = None
+    error_title: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """The channel's linking state changed (gateway QR updates, connection updates)."""
+
+    state: ConnectionState
+    qr: str | None = None
+    phone_number: str | None = None
+    profile_name: str | None = None
+
+
+@dataclass(frozen=True)
+class OptOutEvent:
+    """The provider reports that a user stopped marketing messages."""
+
+    wa_id: str
+    timestamp: datetime
+
+
+Event = InboundMessage | StatusUpdate | ConnectionEvent | OptOutEvent
+
+
+class Provider(Protocol):
+    """The interface of every WhatsApp adapter. Constructors never touch the network."""
+
+    kind: str
+
+    def send_text(self, to: str, body: str, *, preview_url: bool = False) -> SendResult: ...
+
+    def send_template(self, to: str, name: str, language: str,
+                      components: list[dict[str, Any]] | None = None) -> SendResult: ...
+
+    def send_media(self, to: str, media_type: str, *, link: str | None = None,
+                   media_id: str | None = None, caption: str | None = None,
+                   filename: str | None = None) -> SendResult: ...
+
+    def connect(self) -> ConnectResult: ...
+
+    def status(self) -> ChannelStatus: ...
+
+    def disconnect(self) -> None: ...
+
+    def parse_webhook(self, payload: dict[str, Any]) -> list[Event]: ...
