@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from extensions import db
 from services.accounts import AccountError, find_user_by_email, sign_up
@@ -18,7 +19,7 @@ DEMO_CONTACTS = [
     ("Ben Carter", "+14155550123", "ben@example.com", ["lead"]),
     ("Chloé Martin", "+33612345678", None, ["customer"]),
     ("Diego López", "+34612345678", "diego@example.com", ["lead", "spain"]),
-    ("Emma Wilson", "+447700900123", None, []),
+    ("Emma Wilson", "+447911123456", None, []),
 ]
 
 
@@ -33,6 +34,7 @@ def _new_password() -> str:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.option("--password", envvar="MESSAGEHUB_ADMIN_PASSWORD", help="Defaults to a generated one, printed once.")
 def create_admin(email: str, password: str | None) -> None:
@@ -54,6 +56,7 @@ def _demo_credentials_file() -> Path:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create a demo admin and a demo workspace with sample contacts once; print how to log in."""
     from models.tenancy import tenant_scope
@@ -70,7 +73,8 @@ def seed_demo() -> None:
             tags = {}
             for name, phone, email, tag_names in DEMO_CONTACTS:
                 for tag_name in tag_names:
-                    tags.setdefault(tag_name, save_tag(tag_name, "#2f80ed"))
+                    if tag_name not in tags:
+                        tags[tag_name] = save_tag(tag_name, "#2f80ed")
                 save_contact(ContactInput(name=name, phone=phone, email=email or "",
                                           tag_ids=[tags[t].id for t in tag_names]), "US")
         db.session.commit()

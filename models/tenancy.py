@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Iterator
 
 from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql import visitors
 
@@ -143,3 +144,12 @@ def _stamp_and_check(session: Session, _flush_context, _instances) -> None:
     for obj in session.deleted:
         if isinstance(obj, TenantScoped) and obj.tenant_id != tenant_id:
             raise TenantScopeError(f"cannot delete another tenant's {type(obj).__name__}")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record):
+    """SQLite ignores foreign keys unless asked; composite tenant keys depend on them."""
+    if dbapi_connection.__class__.__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

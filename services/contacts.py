@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Contact, ContactTag, Tag
+from services.emails import looks_like_email
 from services.phones import InvalidPhone, normalize_phone
 
 CUSTOM_FIELD_KEY_MAX = 50
 CUSTOM_FIELD_VALUE_MAX = 500
 CUSTOM_FIELDS_MAX = 50
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ContactInvalid(ValueError):
@@ -73,7 +73,7 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
         if duplicate is not None and duplicate is not current:
             errors["phone"] = f"{clean['phone']} already belongs to {duplicate.name}."
     clean["email"] = (data.email or "").strip().lower() or None
-    if clean["email"] and (len(clean["email"]) > Contact.EMAIL_MAX or not _EMAIL.match(clean["email"])):
+    if clean["email"] and (len(clean["email"]) > Contact.EMAIL_MAX or not looks_like_email(clean["email"])):
         errors["email"] = "Enter a valid email address or leave it empty."
     clean["notes"] = (data.notes or "").strip() or None
     if clean["notes"] and len(clean["notes"]) > Contact.NOTES_MAX:

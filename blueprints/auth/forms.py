@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from services.emails import EMAIL_PATTERN
 from services.passwords import password_problems
 
 
@@ -20,7 +21,7 @@ class SignupForm(FlaskForm):
     """Creates a tenant and its first user."""
 
     tenant_name = StringField("Company or workspace name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), Regexp(EMAIL_PATTERN, message="Enter a valid email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
 

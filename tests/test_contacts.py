@@ -1,0 +1,173 @@
+"""Contacts: create, validate, search, paginate, edit, delete, tag inline."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Contact, Tenant
+from models.tenancy import tenant_scope
+from tests.factories import link, make_contact, make_tag
+
+
+@pytest.fixture
+def owner(create_user, login):
+    user = create_user()
+    login(user)
+    return user
+
+
+def contact_count(app, tenant_id):
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.scalar(select(func.count(Contact.id)))
+
+
+def test_create_normalises_phone_with_tenant_region(app, client, owner):
+    with app.app_context():
+        db.session.get(Tenant, owner.tenant_id).default_region = "GB"
+        db.session.commit()
+    response = client.post("/contacts/new", data={"name": "Emma", "phone": "07911 123456", "email": "EMMA@Example.com",
+                                                 "custom_fields": "plan: gold\ncity: Leeds", "notes": "VIP"})
+    assert response.status_code == 303
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        contact = db.session.scalar(select(Contact))
+        assert contact.phone == "+447911123456"
+        assert contact.email == "emma@example.com"
+        assert contact.custom_fields == {"plan": "gold", "city": "Leeds"}
+        assert response.headers["Location"].endswith(f"/contacts/{contact.id}")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "", "phone": "+14155550100"}, "Enter a name."),
+    ({"name": "A", "phone": "not a phone"}, "is not a phone number"),
+    ({"name": "A", "phone": "+1 415 555"}, "not a valid phone number"),
+    ({"name": "x" * 121, "phone": "+14155550100"}, "under 120 characters"),
+    ({"name": "A", "phone": "+14155550100", "email": "nope"}, "valid email"),
+    ({"name": "A", "phone": "+14155550100", "notes": "n" * 5001}, "under 5000 characters"),
+    ({"name": "A", "phone": "+14155550100", "custom_fields": "no separator"}, "Line 1"),
+    ({"name": "A", "phone": "+14155550100", "tags": "999999"}, "tags does not exist"),
+])
+def test_bad_input_rerenders_with_message_and_saves_nothing(app, client, owner, data, message):
+    response = client.post("/contacts/new", data=data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page
+    if data.get("name") and len(data["name"]) < 20:
+        assert f'value="{data["name"]}"' in page  # what was typed is still there
+    assert contact_count(app, owner.tenant_id) == 0
+
+
+def test_duplicate_phone_gets_friendly_error(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        make_contact(name="Ana", phone="+14155550100")
+    response = client.post("/contacts/new", data={"name": "Other", "phone": "(415) 555-0100"})
+    assert response.status_code == 400
+    assert "+14155550100 already belongs to Ana" in response.get_data(as_text=True)
+    assert contact_count(app, owner.tenant_id) == 1
+
+
+def test_same_phone_in_two_tenants_is_fine(app, client, owner, create_user, in_tenant):
+    other = create_user()
+    with in_tenant(other.tenant_id):
+        make_contact(phone="+14155550100")
+    assert client.post("/contacts/new", data={"name": "Mine", "phone": "+14155550100"}).status_code == 303
+
+
+def test_markup_is_escaped_everywhere(app, client, owner):
+    evil = "<script>alert(1)</script>"
+    client.post("/contacts/new", data={"name": evil, "phone": "+14155550100", "notes": evil,
+                                       "custom_fields": f"x: {evil}"})
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        contact_id = db.session.scalar(select(Contact.id))
+    for url in ("/contacts/", f"/contacts/{contact_id}", f"/contacts/{contact_id}/edit"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in page
+        assert "&lt;script&gt;alert(1)" in page
+
+
+def test_search_returns_only_rows_for_htmx(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        make_contact(name="Alice Smith", phone="+14155550101", email="alice@shop.com")
+        make_contact(name="Bob Jones", phone="+5511987654321")
+    headers = {"HX-Request": "true", "HX-Target": "contact-results"}
+    by_name = client.get("/contacts/?q=alice", headers=headers).get_data(as_text=True)
+    assert by_name.startswith('<div id="contact-results">') and "<html" not in by_name
+    assert "Alice Smith" in by_name and "Bob Jones" not in by_name
+    by_phone = client.get("/contacts/?q=98765", headers=headers).get_data(as_text=True)
+    assert "Bob Jones" in by_phone and "Alice Smith" not in by_phone
+    by_email = client.get("/contacts/?q=SHOP.COM", headers=headers).get_data(as_text=True)
+    assert "Alice Smith" in by_email
+    full = client.get("/contacts/?q=alice").get_data(as_text=True)
+    assert "<html" in full and 'value="alice"' in full
+
+
+def test_filter_by_tag(client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        tagged, _other = make_contact(name="Tagged One"), make_contact(name="Plain One")
+        tag = make_tag(name="vip")
+        link(tagged, tag)
+        tag_id = tag.id
+    page = client.get(f"/contacts/?tag={tag_id}").get_data(as_text=True)
+    assert "Tagged One" in page and "Plain One" not in page
+
+
+def test_pagination(make_app, create_user, login, in_tenant):
+    app = make_app(CONTACTS_PER_PAGE=2)
+    user = create_user()
+    client = login(user, test_client=app.test_client())
+    with in_tenant(user.tenant_id):
+        for n in range(5):
+            make_contact(name=f"Person {n}")
+    first = client.get("/contacts/").get_data(as_text=True)
+    assert "5 contacts" in first and "Page 1 of 3" in first
+    last = client.get("/contacts/?page=3").get_data(as_text=True)
+    assert "Person 0" in last and "Person 4" not in last
+
+
+def test_edit_keeps_values_on_error_and_saves_on_success(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact_id = make_contact(name="Before", phone="+14155550100").id
+    bad = client.post(f"/contacts/{contact_id}/edit", data={"name": "After", "phone": "garbage"})
+    assert bad.status_code == 400 and 'value="After"' in bad.get_data(as_text=True)
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        assert db.session.get(Contact, contact_id).name == "Before"
+    good = client.post(f"/contacts/{contact_id}/edit", data={"name": "After", "phone": "+14155550100"})
+    assert good.status_code == 303
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        assert db.session.get(Contact, contact_id).name == "After"
+
+
+def test_delete_answers_303(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact = make_contact()
+        link(contact, make_tag())
+        contact_id = contact.id
+    response = client.post(f"/contacts/{contact_id}/delete")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/contacts/")
+    assert contact_count(app, owner.tenant_id) == 0
+    assert client.get(f"/contacts/{contact_id}").status_code == 404
+
+
+def test_inline_tagging_with_htmx(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact_id, tag_id = make_contact().id, make_tag(name="lead").id
+    headers = {"HX-Request": "true"}
+    added = client.post(f"/contacts/{contact_id}/tags", data={"tag_id": tag_id}, headers=headers)
+    assert added.status_code == 200
+    html = added.get_data(as_text=True)
+    assert html.startswith('<div id="contact-tags">') and "lead" in html
+    unknown = client.post(f"/contacts/{contact_id}/tags", data={"tag_id": "424242"}, headers=headers)
+    assert unknown.status_code == 422 and "Choose one of your tags" in unknown.get_data(as_text=True)
+    removed = client.post(f"/contacts/{contact_id}/tags/{tag_id}/remove", headers=headers)
+    assert removed.status_code == 200 and "No tags." in removed.get_data(as_text=True)
+
+
+def test_tagging_with_another_tenants_tag_is_refused(client, owner, create_user, in_tenant):
+    other = create_user()
+    with in_tenant(other.tenant_id):
+        foreign_tag = make_tag(name="theirs").id
+    with in_tenant(owner.tenant_id):
+        contact_id = make_contact().id
+    response = client.post(f"/contacts/{contact_id}/tags", data={"tag_id": foreign_tag}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "theirs" not in response.get_data(as_text=True)

@@ -1,0 +1,83 @@
+"""Every route with an id in its URL, walked as tenant B with tenant A's ids: always 404, nothing changes.
+
+New routes are covered automatically; a route whose id parameter is not in OWNERS fails the
+test until someone says which of tenant A's objects it takes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models.tenancy import TENANT_TABLES, unscoped
+from tests.factories import link, make_contact, make_tag
+
+# URL parameter name -> key into the ids built by `tenant_data`.
+OWNERS = {
+    "contact_id": "contact",
+    "tag_id": "tag",
+}
+
+
+def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
+    """One of everything a route can address, owned by `tenant_id`."""
+    with in_tenant(tenant_id):
+        contact = make_contact(name="Owned contact", notes="keep me")
+        tag = make_tag(name="owned-tag")
+        link(contact, tag)
+        return {"contact": contact.id, "tag": tag.id}
+
+
+def snapshot(app) -> str:
+    """A digest of every tenant row, to prove a request changed nothing."""
+    rows = []
+    with app.app_context(), unscoped():
+        for table in sorted(TENANT_TABLES):
+            model_table = db.metadata.tables[table]
+            result = db.session.execute(select(model_table).order_by(*model_table.primary_key.columns))
+            rows.append([table, [list(map(str, r)) for r in result]])
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def id_rules(app):
+    """Rules that take at least one integer id."""
+    for rule in app.url_map.iter_rules():
+        params = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IntegerConverter"]
+        if params:
+            yield rule, params
+
+
+def test_every_id_parameter_is_known(app):
+    unknown = {p for _rule, params in id_rules(app) for p in params if p not in OWNERS}
+    assert not unknown, f"add these URL parameters to OWNERS: {sorted(unknown)}"
+
+
+def test_other_tenant_gets_404_everywhere(app, create_user, login, in_tenant):
+    owner, intruder = create_user(tenant_name="Owner"), create_user(tenant_name="Intruder")
+    ids = tenant_data(in_tenant, owner.tenant_id)
+    tenant_data(in_tenant, intruder.tenant_id)  # the intruder has objects of its own
+    client = login(intruder, test_client=app.test_client())
+    before = snapshot(app)
+    walked = 0
+    for rule, params in id_rules(app):
+        url = rule.build({p: ids[OWNERS[p]] for p in params})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"name": "hijack", "tag_id": ids["tag"]})
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            walked += 1
+    assert walked >= 8
+    assert snapshot(app) == before
+
+
+def test_owner_reaches_the_same_urls(app, create_user, login, in_tenant):
+    """The walk above is not vacuous: the owner's GETs succeed on the same ids."""
+    owner = create_user()
+    ids = tenant_data(in_tenant, owner.tenant_id)
+    client = login(owner, test_client=app.test_client())
+    for rule, params in id_rules(app):
+        if "GET" in rule.methods:
+            url = rule.build({p: ids[OWNERS[p]] for p in params})[1]
+            assert client.get(url).status_code == 200, url
