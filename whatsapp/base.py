@@ -16,7 +16,7 @@ class ErrorAction(enum.Enum):
 
     RETRY = "retry"            # transient: 429/130429, 5xx, timeouts
     FAIL_MESSAGE = "fail"      # this recipient/message cannot be sent (131026, 131047, 131050, 132xxx)
-    PAUSE_CHANNEL = "pause"    # the whole channel is unusable until a human acts (190, 131048, 131064)
+    PAUSE_CHANNEL = "pause"    # the whole channel is unusable until a human acts (190, 131048, 368)
 
 
 class ProviderError(Exception):

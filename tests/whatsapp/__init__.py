@@ -1,0 +1,1 @@
+"""Tests of the WhatsApp adapters against fake back ends on loopback."""

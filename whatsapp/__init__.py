@@ -1,0 +1,1 @@
+"""WhatsApp providers behind one interface: Cloud API, QR-linked gateway, sandbox."""
