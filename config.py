@@ -88,4 +88,14 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", "65536")),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "WEBHOOK_MAX_BYTES": 1024 * 1024,
+        # WhatsApp: base URLs are configuration so tests, staging and proxies can point elsewhere.
+        "WHATSAPP_GRAPH_URL": env.get("WHATSAPP_GRAPH_URL", "https://graph.facebook.com").rstrip("/"),
+        "WHATSAPP_GRAPH_VERSION": env.get("WHATSAPP_GRAPH_VERSION", "v23.0"),
+        "WHATSAPP_GATEWAY_URL": (env.get("WHATSAPP_GATEWAY_URL") or "").rstrip("/") or None,
+        "WHATSAPP_GATEWAY_KEY": env.get("WHATSAPP_GATEWAY_KEY") or None,
+        # Seconds after a sandbox send at which sent / delivered / read receipts arrive.
+        "SANDBOX_RECEIPT_DELAYS": tuple(
+            float(x) for x in env.get("SANDBOX_RECEIPT_DELAYS", "0.5,1.5,4").split(",")
+        ),
     }

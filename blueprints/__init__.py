@@ -16,9 +16,11 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.contacts import bp as contacts_bp
     from blueprints.main import bp as main_bp
     from blueprints.settings import bp as settings_bp
+    from blueprints.sandbox import bp as sandbox_bp
     from blueprints.tags import bp as tags_bp
+    from blueprints.webhooks import bp as webhooks_bp
 
-    for blueprint in (main_bp, auth_bp, contacts_bp, tags_bp, settings_bp):
+    for blueprint in (main_bp, auth_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp):
         app.register_blueprint(blueprint)
 
     app.before_request(_enter_request_scope)
@@ -69,4 +71,11 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"request_is_htmx": htmx.is_htmx()}
+        return {"request_is_htmx": htmx.is_htmx(), "connection_badge": _connection_badge}
+
+
+def _connection_badge() -> dict:
+    """Label and style of the navigation badge for the logged-in tenant's channel."""
+    from services.channels import badge_for, get_channel
+
+    return badge_for(get_channel() if current_user.is_authenticated else None)

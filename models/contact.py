@@ -1,9 +1,10 @@
 """Contacts and their tags."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, String, Text, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKeyConstraint, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -44,6 +45,10 @@ class Contact(TenantScoped, Timestamps, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     opted_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # WhatsApp profile name as the customer set it, and when they last wrote (opens the 24 h window).
+    profile_name: Mapped[str | None] = mapped_column(String(200))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     tags: Mapped[list[Tag]] = relationship(
         Tag,

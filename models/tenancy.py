@@ -11,10 +11,12 @@ import contextlib
 from contextvars import ContextVar
 from typing import Iterator
 
-from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql import visitors
+
+from extensions import db
 
 _current_tenant: ContextVar[int | None] = ContextVar("messagehub_tenant", default=None)
 _unscoped: ContextVar[bool] = ContextVar("messagehub_unscoped", default=False)
@@ -94,6 +96,24 @@ def enter_tenant(tenant_id: int):
 def leave_tenant(token) -> None:
     """Leave a scope entered with `enter_tenant`."""
     _current_tenant.reset(token)
+
+
+def lookup_tenant_id(column, value) -> int | None:
+    """The tenant owning the row where `column == value` (e.g. a webhook token digest), or None.
+
+    The one sanctioned cross-tenant read outside admin code: it returns an id only, never a row,
+    so callers must then enter `tenant_scope()` to load anything.
+    """
+    model = column.class_
+    return db.session.scalar(
+        select(model.tenant_id).where(column == value).execution_options(messagehub_unscoped=True)
+    )
+
+
+def tenant_ids_where(model, *criteria) -> list[int]:
+    """Distinct ids of tenants having rows of `model` matching `criteria` (for per-tenant sweeps)."""
+    stmt = select(model.tenant_id).where(*criteria).distinct().execution_options(messagehub_unscoped=True)
+    return list(db.session.scalars(stmt))
 
 
 def _tenant_tables_in(statement) -> set[str]:

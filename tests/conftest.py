@@ -114,6 +114,27 @@ def app(make_app):
 
 
 @pytest.fixture
+def run_jobs(app):
+    """Run every queued job on a real RQ worker in this process until the queues are empty."""
+    from rq import SimpleWorker
+
+    from jobs.context import queue, set_worker_app
+
+    set_worker_app(app)
+
+    def run(*names: str) -> int:
+        with app.app_context():
+            queues = [queue(n) for n in (names or ("default",))]
+            connection = app.extensions["messagehub.redis"]
+        worker = SimpleWorker(queues, connection=connection)
+        worker.work(burst=True, with_scheduler=False)
+        return worker.successful_job_count
+
+    yield run
+    set_worker_app(None)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

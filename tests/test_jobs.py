@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from extensions import db, get_redis
-from jobs.context import queue, tenant_job
+from jobs.context import app_job, queue, tenant_job
 from models import Contact
 from models.tenancy import TenantScopeError
 from tests.factories import make_contact
@@ -18,25 +17,25 @@ def count_contacts(tenant_id: int) -> int:
     return db.session.scalar(select(func.count(Contact.id)))
 
 
+@app_job
 def unscoped_count() -> int:
-    """A job that forgot the decorator: must fail closed."""
+    """A job that forgot its tenant: must fail closed."""
     return db.session.scalar(select(func.count(Contact.id)))
 
 
-def test_tenant_job_sees_only_its_tenant(app, create_user, in_tenant):
+def test_tenant_job_sees_only_its_tenant(app, create_user, in_tenant, run_jobs):
     a, b = create_user(), create_user()
     with in_tenant(a.tenant_id):
         make_contact(), make_contact()
     with in_tenant(b.tenant_id):
         make_contact()
-    with app.app_context():
-        assert count_contacts(a.tenant_id) == 2
-        assert count_contacts(b.tenant_id) == 1
-        with pytest.raises(TenantScopeError):
-            unscoped_count()
+    assert count_contacts(a.tenant_id) == 2
+    assert count_contacts(b.tenant_id) == 1
+    with pytest.raises(TenantScopeError):
+        unscoped_count()
 
 
-def test_jobs_run_on_a_real_worker(app, create_user, in_tenant):
+def test_jobs_run_on_a_real_worker(app, create_user, in_tenant, run_jobs):
     user = create_user()
     with in_tenant(user.tenant_id):
         make_contact()
@@ -44,7 +43,8 @@ def test_jobs_run_on_a_real_worker(app, create_user, in_tenant):
         q = queue("test")
         good = q.enqueue(count_contacts, user.tenant_id)
         bad = q.enqueue(unscoped_count)
-        SimpleWorker([q], connection=get_redis()).work(burst=True)
+    run_jobs("test")
+    with app.app_context():
         assert good.get_status() == "finished" and good.return_value() == 1
         assert bad.get_status() == "failed"
         assert "TenantScopeError" in bad.latest_result().exc_string

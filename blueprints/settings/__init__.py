@@ -1,2 +1,3 @@
-"""Account settings (WhatsApp linking joins here)."""
+"""Account settings and WhatsApp linking."""
+from blueprints.settings import whatsapp  # noqa: F401  (registers the WhatsApp routes on bp)
 from blueprints.settings.views import bp  # noqa: F401

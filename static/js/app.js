@@ -7,3 +7,15 @@ document.addEventListener("submit", function (event) {
     event.stopImmediatePropagation();
   }
 }, true);
+
+// Copy buttons: <button data-copy="#input-id">.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy]");
+  if (!button) { return; }
+  var input = document.querySelector(button.getAttribute("data-copy"));
+  if (!input) { return; }
+  input.select();
+  var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(input.value).then(done); }
+  else { document.execCommand("copy"); done(); }
+});

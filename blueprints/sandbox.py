@@ -1,0 +1,83 @@
+"""The sandbox phone: a page that plays the customer's side of a sandbox channel.
+
+Its URL (the sandbox QR) is unguessable; what it does enters the same event pipeline as
+real webhooks.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from sqlalchemy import select
+
+from blueprints.htmx import see_other
+from extensions import db
+from models import Channel, Message
+from models.tenancy import lookup_tenant_id, tenant_scope
+from services.phones import InvalidPhone, normalize_phone
+from services.sandbox import simulate_inbound, simulate_scan
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+TEXT_MAX = 4096
+
+
+@contextmanager
+def sandbox_scope(instance: str) -> Iterator[Channel]:
+    """Enter the tenant owning this sandbox and yield its channel; 404 for anything else."""
+    tenant_id = lookup_tenant_id(Channel.instance_name, instance)
+    if tenant_id is None:
+        abort(404)
+    with tenant_scope(tenant_id):
+        channel = db.session.scalar(select(Channel).where(Channel.instance_name == instance))
+        if channel is None or channel.kind != Channel.SANDBOX:
+            abort(404)
+        yield channel
+
+
+@bp.get("/<instance>")
+def phone(instance: str):
+    """The phone screen: scan to link, then write as a customer and see what the business sent."""
+    with sandbox_scope(instance) as channel:
+        outbound = db.session.scalars(
+            select(Message).where(Message.direction == Message.OUTBOUND).order_by(Message.id.desc()).limit(20)
+        ).all()
+        return render_template("sandbox/phone.html", channel=channel, outbound=outbound,
+                               form=request.args)
+
+
+@bp.post("/<instance>/scan")
+def scan(instance: str):
+    """Pretend the phone scanned the QR."""
+    with sandbox_scope(instance) as channel:
+        simulate_scan(channel)
+        db.session.commit()
+        flash("Scanned. The workspace links in a moment.", "success")
+        return see_other(url_for("sandbox.phone", instance=instance))
+
+
+@bp.post("/<instance>/inbound")
+def inbound(instance: str):
+    """A customer writes to the business."""
+    with sandbox_scope(instance) as channel:
+        text = (request.form.get("text") or "").strip()
+        name = (request.form.get("name") or "").strip()[:100] or "Sandbox customer"
+        errors = []
+        try:
+            number = normalize_phone(request.form.get("from_number") or "", "US")
+        except InvalidPhone as exc:
+            errors.append(str(exc))
+        if not text:
+            errors.append("Write a message.")
+        elif len(text) > TEXT_MAX:
+            errors.append(f"Messages stay under {TEXT_MAX} characters.")
+        if errors or not channel.is_connected:
+            if not channel.is_connected:
+                errors.append("Scan the QR first: the sandbox is not linked.")
+            outbound = []
+            return render_template("sandbox/phone.html", channel=channel, outbound=outbound, errors=errors,
+                                   form=request.form), 400
+        simulate_inbound(channel, number.lstrip("+"), name, text)
+        db.session.commit()
+        flash("Sent to the business.", "success")
+        return see_other(url_for("sandbox.phone", instance=instance))

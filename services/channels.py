@@ -1,0 +1,115 @@
+"""The tenant's channel: creating it, building its provider, and recording its state."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import Channel
+from models.base import utcnow
+from services.crypto import new_token, token_digest
+from whatsapp.base import ConnectionState, Provider
+
+
+class ChannelSetupError(RuntimeError):
+    """Linking cannot proceed; the message is safe to show the tenant."""
+
+
+def get_channel() -> Channel | None:
+    """The current tenant's channel, if any."""
+    return db.session.scalar(select(Channel))
+
+
+def ensure_channel(kind: str) -> Channel:
+    """The tenant's channel, switched to `kind` (a tenant links one WhatsApp at a time)."""
+    channel = get_channel()
+    if channel is not None and channel.kind != kind:
+        if channel.is_connected:
+            raise ChannelSetupError("Disconnect the current WhatsApp before linking another one.")
+        db.session.delete(channel)
+        db.session.flush()
+        channel = None
+    if channel is None:
+        channel = Channel(kind=kind, state=ConnectionState.NOT_CONFIGURED.value)
+        regenerate_webhook_tokens(channel)
+        db.session.add(channel)
+        db.session.flush()
+    return channel
+
+
+def regenerate_webhook_tokens(channel: Channel) -> None:
+    """New webhook URL token and verify token: the old URL stops working at once."""
+    token = new_token()
+    channel.webhook_token = token
+    channel.webhook_token_digest = token_digest(token)
+    channel.verify_token = new_token(18)
+
+
+def webhook_url(channel: Channel) -> str:
+    """The public URL the provider posts this tenant's events to."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/{channel.kind}/{channel.webhook_token}"
+
+
+def set_state(channel: Channel, state: ConnectionState, *, detail: str | None = None, phone_number: str | None = None,
+              profile_name: str | None = None, qr: str | None = None) -> None:
+    """Record a state change (the badge and the settings page read it)."""
+    if channel.state != state.value:
+        channel.state_changed_at = utcnow()
+    channel.state = state.value
+    channel.state_detail = detail
+    channel.qr_code = qr if state == ConnectionState.PENDING else None
+    if phone_number:
+        channel.phone_number = phone_number
+    if profile_name:
+        channel.profile_name = profile_name
+
+
+def provider_for(channel: Channel) -> Provider:
+    """The adapter for `channel`, built from its stored credentials and install-wide config."""
+    config = current_app.config
+    if channel.kind == Channel.CLOUD:
+        from whatsapp.cloud import CloudProvider
+
+        if not (channel.phone_number_id and channel.waba_id and channel.access_token):
+            raise ChannelSetupError("Enter the Cloud API credentials first.")
+        return CloudProvider(channel.phone_number_id, channel.waba_id, channel.access_token,
+                             base_url=config["WHATSAPP_GRAPH_URL"], api_version=config["WHATSAPP_GRAPH_VERSION"])
+    if channel.kind == Channel.GATEWAY:
+        from whatsapp.gateway import GatewayProvider
+
+        if not config["WHATSAPP_GATEWAY_URL"] or not config["WHATSAPP_GATEWAY_KEY"]:
+            raise ChannelSetupError("QR linking needs WHATSAPP_GATEWAY_URL and WHATSAPP_GATEWAY_KEY on this server.")
+        return GatewayProvider(config["WHATSAPP_GATEWAY_URL"], config["WHATSAPP_GATEWAY_KEY"], channel.instance_name,
+                               instance_token=channel.instance_token, webhook_url=webhook_url(channel))
+    if channel.kind == Channel.SANDBOX:
+        from services.sandbox import sandbox_provider
+
+        return sandbox_provider(channel)
+    raise ChannelSetupError(f"Unknown channel kind {channel.kind!r}")
+
+
+def gateway_available() -> bool:
+    """True when this install has a QR gateway configured."""
+    config = current_app.config
+    return bool(config["WHATSAPP_GATEWAY_URL"] and config["WHATSAPP_GATEWAY_KEY"])
+
+
+_BADGES = {
+    ConnectionState.CONNECTED: ("badge-on", "Connected"),
+    ConnectionState.PENDING: ("badge-wait", "Waiting to link"),
+    ConnectionState.EXPIRED: ("badge-bad", "QR expired"),
+    ConnectionState.DISCONNECTED: ("badge-bad", "Disconnected"),
+    ConnectionState.ERROR: ("badge-bad", "Needs attention"),
+    ConnectionState.NOT_CONFIGURED: ("badge-off", "Not linked"),
+}
+
+
+def badge_for(channel: Channel | None) -> dict:
+    """What the navigation badge shows for `channel`."""
+    state = channel.connection_state if channel is not None else ConnectionState.NOT_CONFIGURED
+    css, label = _BADGES[state]
+    kind = {"cloud": "Cloud API", "gateway": "QR device", "sandbox": "Sandbox"}.get(channel.kind) if channel else None
+    title = f"WhatsApp {kind}: {label}" if kind else "WhatsApp: not linked"
+    if channel is not None and channel.is_connected and channel.phone_number:
+        title += f" ({channel.phone_number})"
+    return {"css": css, "label": label, "title": title, "state": state.value}

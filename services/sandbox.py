@@ -1,0 +1,56 @@
+"""Wiring the sandbox provider into the real pipeline: its events become webhook events."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+
+from extensions import db
+from jobs.context import enqueue_after_commit
+from models import Channel, WebhookEvent
+from whatsapp.base import ConnectionState
+from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
+
+
+def phone_url(channel: Channel) -> str:
+    """The page that plays the sandbox phone (the sandbox QR encodes it)."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/sandbox/{channel.instance_name}"
+
+
+def sandbox_provider(channel: Channel) -> SandboxProvider:
+    """A SandboxProvider whose sends schedule receipts through the job queue."""
+
+    def schedule_receipts(provider_message_id: str, to: str) -> None:
+        from jobs.sandbox import emit_sandbox_event
+
+        delays = current_app.config["SANDBOX_RECEIPT_DELAYS"]
+        for status, delay in zip(("sent", "delivered", "read"), delays):
+            body = sandbox_body(channel.instance_name, "status", id=provider_message_id, status=status, to=to)
+            enqueue_after_commit(emit_sandbox_event, channel.tenant_id, channel.id, body, delay=delay)
+
+    return SandboxProvider(channel.instance_name, phone_url=phone_url(channel),
+                           state=ConnectionState(channel.state), on_send=schedule_receipts)
+
+
+def record_sandbox_event(channel: Channel, body: dict) -> WebhookEvent:
+    """Store a sandbox event exactly as a received webhook is stored, and queue its processing."""
+    from jobs.webhooks import process_webhook_event
+
+    event = WebhookEvent(channel_id=channel.id, source=Channel.SANDBOX, body=json.dumps(body))
+    db.session.add(event)
+    db.session.flush()
+    enqueue_after_commit(process_webhook_event, channel.tenant_id, event.id)
+    return event
+
+
+def simulate_scan(channel: Channel) -> WebhookEvent:
+    """The sandbox phone "scans" the QR: a connection event enters the pipeline."""
+    return record_sandbox_event(channel, sandbox_body(channel.instance_name, "connection",
+                                                      state=ConnectionState.CONNECTED.value,
+                                                      phone=SANDBOX_NUMBER, name=SANDBOX_NAME))
+
+
+def simulate_inbound(channel: Channel, from_number: str, name: str, text: str) -> WebhookEvent:
+    """A customer writes to the sandbox number."""
+    return record_sandbox_event(channel, sandbox_body(channel.instance_name, "message", id=new_message_id("in"),
+                                                      text=text, name=name, **{"from": from_number}))
