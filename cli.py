@@ -27,6 +27,7 @@ def register_cli(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(rotate_keys)
 
 
 def _new_password() -> str:
@@ -82,3 +83,14 @@ def seed_demo() -> None:
         logins.chmod(0o600)
     click.echo("MessageHub demo logins (also in instance/demo-logins.txt):")
     click.echo(logins.read_text() if logins.exists() else "  (demo users exist; their passwords were printed when created)")
+
+
+@click.command("rotate-keys")
+@with_appcontext
+def rotate_keys() -> None:
+    """Re-encrypt every stored secret under the first key of MESSAGEHUB_ENCRYPTION_KEYS."""
+    from services.admin_keys import rotate_encryption_keys
+
+    count = rotate_encryption_keys()
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} secret(s) under the current key. Older keys can be removed now.")

@@ -33,7 +33,7 @@ def apply_events(channel: Channel, events: list[Event]) -> dict[str, int]:
 def find_or_create_contact(wa_id: str, profile_name: str | None) -> Contact | None:
     """The contact for a WhatsApp id, created on first contact; None for an unusable number."""
     try:
-        phone = normalize_phone("+" + wa_id.lstrip("+"))
+        phone = normalize_phone("+" + wa_id.lstrip("+"), strict=False)
     except InvalidPhone:
         log.warning("inbound event from an unusable WhatsApp id ignored")
         return None

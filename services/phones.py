@@ -8,8 +8,12 @@ class InvalidPhone(ValueError):
     """The text is not a valid phone number."""
 
 
-def normalize_phone(raw: str, default_region: str = "US") -> str:
-    """Return `raw` in E.164 (+15551234567); numbers without a country code use `default_region`."""
+def normalize_phone(raw: str, default_region: str = "US", *, strict: bool = True) -> str:
+    """Return `raw` in E.164 (+15551234567); numbers without a country code use `default_region`.
+
+    `strict=False` accepts any number of a possible length: for ids WhatsApp itself vouches for,
+    where a stale numbering-plan table must not make us drop a customer's message.
+    """
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("Enter a phone number.")
@@ -19,7 +23,8 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
         number = phonenumbers.parse(text, None if text.startswith("+") else default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(f"“{raw}” is not a phone number.") from exc
-    if not phonenumbers.is_valid_number(number):
+    valid = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
+    if not valid:
         raise InvalidPhone(f"“{raw}” is not a valid phone number for its country.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

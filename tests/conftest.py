@@ -103,9 +103,15 @@ def make_app(app_config, _migrated):
 
 
 @pytest.fixture
-def app(make_app):
+def app_overrides():
+    """Extra config for the `app` fixture; test folders override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, app_overrides):
     """A fresh app over an empty database."""
-    app = make_app()
+    app = make_app(**app_overrides)
     with app.app_context():
         _wipe(app)
     yield app
@@ -193,3 +199,20 @@ def csrf_token_from(html: str) -> str:
         r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve `app` on 127.0.0.1 (ephemeral port); PUBLIC_BASE_URL points at it so webhooks reach it."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = url
+    yield url
+    server.shutdown()
+    thread.join(timeout=5)
