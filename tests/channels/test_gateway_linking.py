@@ -115,3 +115,27 @@ def test_disconnect_with_gateway_down_keeps_the_link(app, client, qr_tenant, gat
     response = client.post("/settings/whatsapp/disconnect")
     assert response.status_code == 502
     assert channel_of(app, qr_tenant.tenant_id) is not None
+
+
+def test_cloud_and_qr_tenants_side_by_side(app, qr_tenant, gateway, create_user, login, cloud_credentials, run_jobs):
+    import json
+
+    from tests.channels.conftest import APP_SECRET, PHONE_ID
+    from tests.fakes.cloud_webhooks import build_webhook, message_payload
+    from whatsapp.signature import sign_payload
+
+    cloud_user = create_user(tenant_name="Cloud side")
+    cloud_client = login(cloud_user, test_client=app.test_client())
+    assert cloud_client.post("/settings/whatsapp/cloud", data=cloud_credentials).status_code == 303
+    cloud_channel, qr_channel = channel_of(app, cloud_user.tenant_id), channel_of(app, qr_tenant.tenant_id)
+    gateway.simulate_scan(qr_channel.instance_name)
+    gateway.post_inbound(qr_channel.instance_name, "14155550111", "via QR")
+    body = json.dumps(build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "via Cloud"})])).encode()
+    assert app.test_client().post(f"/webhooks/cloud/{cloud_channel.webhook_token}", data=body,
+                                  headers={"X-Hub-Signature-256": sign_payload(APP_SECRET, body)}).status_code == 200
+    # A cloud body posted to the QR tenant's gateway URL is refused (wrong instance).
+    assert app.test_client().post(f"/webhooks/gateway/{qr_channel.webhook_token}", data=body,
+                                  content_type="application/json").status_code == 403
+    run_jobs()
+    assert [m.body for m in messages_of(app, qr_tenant.tenant_id)] == ["via QR"]
+    assert [m.body for m in messages_of(app, cloud_user.tenant_id)] == ["via Cloud"]
