@@ -14,13 +14,15 @@ def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint and the request hooks."""
     from blueprints.auth import bp as auth_bp
     from blueprints.contacts import bp as contacts_bp
+    from blueprints.inbox import bp as inbox_bp
     from blueprints.main import bp as main_bp
+    from blueprints.media import bp as media_bp
     from blueprints.settings import bp as settings_bp
     from blueprints.sandbox import bp as sandbox_bp
     from blueprints.tags import bp as tags_bp
     from blueprints.webhooks import bp as webhooks_bp
 
-    for blueprint in (main_bp, auth_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp):
+    for blueprint in (main_bp, auth_bp, inbox_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp, media_bp):
         app.register_blueprint(blueprint)
 
     app.before_request(_enter_request_scope)

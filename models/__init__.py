@@ -2,6 +2,8 @@
 from models.channel import Channel  # noqa: F401
 from models.contact import Contact, ContactTag  # noqa: F401
 from models.message import Message  # noqa: F401
+from models.message_template import MessageTemplate  # noqa: F401
+from models.quick_reply import QuickReply  # noqa: F401
 from models.tag import Tag  # noqa: F401
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped  # noqa: F401
 from models.tenant import Tenant  # noqa: F401

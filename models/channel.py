@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -49,6 +49,11 @@ class Channel(TenantScoped, Timestamps, db.Model):
     instance_name: Mapped[str | None] = mapped_column(String(80), unique=True)
     instance_token: Mapped[str | None] = mapped_column(EncryptedText)
     qr_code: Mapped[str | None] = mapped_column(Text)
+
+    # Sending: a paused channel refuses sends until a human fixes it (expired token, spam block).
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    rate_per_second: Mapped[float | None] = mapped_column(Float)
 
     # Shown in the badge once linked
     phone_number: Mapped[str | None] = mapped_column(String(32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKeyConstraint, String, Text, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -32,7 +32,10 @@ class Contact(TenantScoped, Timestamps, db.Model):
     """A customer reachable on WhatsApp; `phone` is E.164 and unique per tenant."""
 
     __tablename__ = "contacts"
-    __tenant_table_args__ = (UniqueConstraint("tenant_id", "phone"),)
+    __tenant_table_args__ = (
+        UniqueConstraint("tenant_id", "phone"),
+        Index("ix_contacts_tenant_last_message", "tenant_id", "last_message_at"),
+    )
 
     NAME_MAX = 120
     EMAIL_MAX = 254
@@ -49,6 +52,9 @@ class Contact(TenantScoped, Timestamps, db.Model):
     # WhatsApp profile name as the customer set it, and when they last wrote (opens the 24 h window).
     profile_name: Mapped[str | None] = mapped_column(String(200))
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Inbox: conversations sort by the last message; unread = inbound messages after last_read_at.
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     tags: Mapped[list[Tag]] = relationship(
         Tag,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -24,6 +24,7 @@ class Message(TenantScoped, Timestamps, db.Model):
         UniqueConstraint("tenant_id", "provider_message_id"),
         ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="CASCADE"),
         Index("ix_messages_tenant_contact_created", "tenant_id", "contact_id", "created_at"),
+        Index("ix_messages_tenant_status", "tenant_id", "status"),
     )
 
     INBOUND = "in"
@@ -45,6 +46,11 @@ class Message(TenantScoped, Timestamps, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Outbox bookkeeping: who asked for the send, how often it was tried, when to try again.
+    origin: Mapped[str] = mapped_column(String(20), nullable=False, default="inbox")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sending_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     contact: Mapped[Contact] = relationship(
         Contact,

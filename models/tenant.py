@@ -1,11 +1,16 @@
 """The tenant: an account created at sign-up, root of every tenant-owned row."""
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 from models.base import Timestamps
+
+
+# English, Spanish and Portuguese defaults; each tenant can edit its own list.
+DEFAULT_OPT_OUT = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, BAJA, PARAR, DETENER, CANCELAR, SAIR, DESCADASTRAR"
+DEFAULT_OPT_IN = "START, UNSTOP, SUBSCRIBE, ALTA, INICIAR, VOLTAR"
 
 
 class Tenant(Timestamps, db.Model):
@@ -21,6 +26,13 @@ class Tenant(Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=ACTIVE)
     # ISO 3166 region used to read phone numbers typed without a country code.
     default_region: Mapped[str] = mapped_column(String(2), nullable=False, default="US")
+
+    # Opt-out words customers text to stop (or restart) messages; comma-separated, case-insensitive.
+    opt_out_keywords: Mapped[str] = mapped_column(Text, nullable=False, default=DEFAULT_OPT_OUT)
+    opt_in_keywords: Mapped[str] = mapped_column(Text, nullable=False, default=DEFAULT_OPT_IN)
+    # Stored history limits, enforced by the nightly retention job.
+    retention_days: Mapped[int] = mapped_column(Integer, nullable=False, default=365)
+    retention_max_messages: Mapped[int] = mapped_column(Integer, nullable=False, default=100_000)
 
     @property
     def is_suspended(self) -> bool:

@@ -10,7 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import Channel, Contact, Message
 from models.base import utcnow
+from jobs.context import enqueue_after_commit
 from services.channels import set_state
+from services.messaging import as_utc
+from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
 from whatsapp.base import ConnectionEvent, Event, InboundMessage, OptOutEvent, StatusUpdate
 
@@ -67,8 +70,17 @@ def _inbound(channel: Channel, event: InboundMessage) -> bool:
             db.session.add(message)
     except IntegrityError:
         return False
-    if contact.last_inbound_at is None or _aware(contact.last_inbound_at) < event.timestamp:
+    if contact.last_inbound_at is None or as_utc(contact.last_inbound_at) < event.timestamp:
         contact.last_inbound_at = event.timestamp
+    if contact.last_message_at is None or as_utc(contact.last_message_at) < event.timestamp:
+        contact.last_message_at = event.timestamp
+    if message.media:
+        from jobs.media import fetch_inbound_media
+
+        enqueue_after_commit(fetch_inbound_media, message.tenant_id, message.id)
+    keyword = event.text if event.type in ("text", "button", "interactive") else None
+    if keyword:
+        handle_inbound_text(contact, keyword)
     return True
 
 
@@ -80,32 +92,18 @@ def _status(channel: Channel, event: StatusUpdate) -> bool:
     changed = message.apply_status(event.status, event.timestamp, error_code=event.error_code,
                                    error_title=event.error_title)
     if event.status == "failed" and str(event.error_code) == "131050":
-        mark_opted_out(message.contact)
+        handle_provider_opt_out(message.contact)
     return changed
 
 
 def _opt_out(channel: Channel, event: OptOutEvent) -> bool:
     contact = find_or_create_contact(event.wa_id, None)
-    return contact is not None and mark_opted_out(contact)
+    return contact is not None and handle_provider_opt_out(contact)
 
 
 def _connection(channel: Channel, event: ConnectionEvent) -> bool:
     set_state(channel, event.state, phone_number=event.phone_number, profile_name=event.profile_name, qr=event.qr)
     return True
-
-
-def mark_opted_out(contact: Contact) -> bool:
-    """Flag a contact as opted out of bulk messages; returns whether it changed."""
-    if contact.opted_out:
-        return False
-    contact.opted_out, contact.opted_out_at = True, utcnow()
-    return True
-
-
-def _aware(value):
-    from datetime import timezone
-
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _jsonable(value):

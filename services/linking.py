@@ -65,6 +65,7 @@ def test_cloud_connection(channel: Channel) -> ChannelStatus:
         set_state(channel, ConnectionState.ERROR, detail=exc.message)
         raise
     channel.verified_name, channel.quality_rating = status.verified_name, status.quality
+    channel.paused_at = channel.paused_reason = None  # credentials work again: sending resumes
     set_state(channel, ConnectionState.CONNECTED, phone_number=status.phone_number,
               profile_name=status.verified_name)
     return status

@@ -111,10 +111,14 @@ def app_overrides():
 @pytest.fixture
 def app(make_app, app_overrides):
     """A fresh app over an empty database."""
+    from jobs.context import set_worker_app
+
     app = make_app(**app_overrides)
     with app.app_context():
         _wipe(app)
+    set_worker_app(app)  # jobs called directly or by a test worker use this app, never the environment's
     yield app
+    set_worker_app(None)
     with app.app_context():
         db.session.remove()
 
@@ -124,9 +128,7 @@ def run_jobs(app):
     """Run every queued job on a real RQ worker in this process until the queues are empty."""
     from rq import SimpleWorker
 
-    from jobs.context import queue, set_worker_app
-
-    set_worker_app(app)
+    from jobs.context import queue
 
     def run(*names: str) -> int:
         with app.app_context():
@@ -136,8 +138,7 @@ def run_jobs(app):
         worker.work(burst=True, with_scheduler=False)
         return worker.successful_job_count
 
-    yield run
-    set_worker_app(None)
+    return run
 
 
 @pytest.fixture
