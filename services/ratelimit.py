@@ -1,0 +1,132 @@
+"""Per-channel send-rate limits shared by every worker, kept in Redis with GCRA."""
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Callable
+
+from redis import Redis
+
+CLOUD_DEFAULT_RATE = 80.0  # messages/second: the Cloud API's default throughput per number
+CLOUD_MAX_RATE = 1000.0  # the highest throughput Meta grants a number
+# One message every ~4 s for QR-linked gateway channels: unofficial bulk sending gets numbers banned.
+LINKED_DEVICE_RATE = 0.25
+LINKED_DEVICE_JITTER = 0.5
+SANDBOX_RATE = 80.0
+
+MAX_RATE = CLOUD_MAX_RATE
+DEFAULT_PREFIX = "messagehub:rate"
+
+# KEYS[1]: the key holding the theoretical arrival time (TAT), in microseconds of server time.
+# ARGV[1]: emission interval in microseconds; ARGV[2]: burst.
+# Returns 0 when a slot was reserved, else the microseconds to wait before one frees up.
+_GCRA_LUA = """
+-- Redis < 5 refuses writes after TIME unless effects (not the script) are replicated.
+if redis.replicate_commands then redis.replicate_commands() end
+
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+-- Server time, so workers on machines with skewed clocks still agree.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+
+-- A send is allowed while the TAT is at most (burst - 1) intervals ahead of now.
+local allow_at = tat - (burst - 1) * interval
+if now < allow_at then
+  return math.ceil(allow_at - now)
+end
+
+local new_tat = tat + interval
+-- Once the TAT is in the past the key carries no information, so let it expire then.
+local ttl_ms = math.max(1, math.ceil((new_tat - now) / 1000))
+-- %.0f keeps every digit; tostring would round a 16-digit number to 14 significant digits.
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
+return 0
+"""
+
+
+class RateLimitTimeout(Exception):
+    """No send slot became free within the allowed time."""
+
+
+def _validate(rate_per_second: float, burst: int, jitter: float) -> None:
+    """Raise ValueError for arguments the limiter cannot honour."""
+    if isinstance(rate_per_second, bool) or not isinstance(rate_per_second, (int, float)):
+        raise ValueError("rate_per_second must be a number")
+    # Written so that NaN fails too.
+    if not (0 < rate_per_second <= MAX_RATE):
+        raise ValueError(f"rate_per_second must be > 0 and <= {MAX_RATE:g}")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ValueError("burst must be an integer >= 1")
+    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not (0.0 <= jitter <= 1.0):
+        raise ValueError("jitter must be between 0 and 1")
+
+
+class RateLimiter:
+    """A GCRA send-rate limiter whose state lives in Redis, shared across processes."""
+
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX, *,
+                 rng: random.Random | None = None) -> None:
+        """Bind the limiter to `redis`; every key is stored under `prefix`."""
+        self.redis = redis
+        self.prefix = prefix
+        self._rng = rng or random.Random()
+        self._script = redis.register_script(_GCRA_LUA)
+
+    def _key(self, key: str) -> str:
+        """The Redis key holding the state for `key`."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("key must be a non-empty string")
+        return f"{self.prefix}:{key}"
+
+    def try_acquire(self, key: str, rate_per_second: float, burst: int = 1, *,
+                    jitter: float = 0.0) -> float:
+        """Reserve one send slot now and return 0.0, or reserve nothing and return seconds to wait."""
+        _validate(rate_per_second, burst, jitter)
+        interval_us = 1_000_000.0 / rate_per_second
+        wait_us = int(self._script(keys=[self._key(key)], args=[repr(interval_us), burst]))
+        if wait_us <= 0:
+            return 0.0
+        wait = wait_us / 1_000_000.0
+        # Jitter stays out of the script so the shared state remains a pure function of time.
+        if jitter:
+            wait += self._rng.random() * jitter * (interval_us / 1_000_000.0)
+        return wait
+
+    def acquire(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0,
+                timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Wait until a send slot is reserved and return the seconds waited; raise RateLimitTimeout past `timeout`."""
+        _validate(rate_per_second, burst, jitter)
+        if not (timeout >= 0):
+            raise ValueError("timeout must be >= 0")
+        waited = 0.0
+        while True:
+            wait = self.try_acquire(key, rate_per_second, burst, jitter=jitter)
+            if wait == 0.0:
+                return waited
+            # Fail before sleeping: a worker should not block for a slot it will never take.
+            if waited + wait > timeout:
+                raise RateLimitTimeout(
+                    f"no send slot for {key!r} within {timeout:g}s (next in {wait:.3f}s)")
+            sleep(wait)
+            waited += wait
+
+
+def channel_rate(kind: str, configured: float | None) -> tuple[float, int, float]:
+    """The (rate, burst, jitter) a channel of `kind` sends at, given its configured rate."""
+    if kind == "cloud":
+        rate = float(configured) if configured else CLOUD_DEFAULT_RATE
+        if math.isnan(rate):
+            rate = CLOUD_DEFAULT_RATE
+        rate = min(max(rate, 1.0), CLOUD_MAX_RATE)
+        # A tenth of a second's worth of messages may go back to back, smoothing bursty queues.
+        return rate, max(1, int(rate // 10)), 0.0
+    if kind == "gateway":
+        return LINKED_DEVICE_RATE, 1, LINKED_DEVICE_JITTER
+    if kind == "sandbox":
+        return SANDBOX_RATE, 8, 0.0
+    raise ValueError(f"unknown channel kind {kind!r}")
