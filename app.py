@@ -22,6 +22,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per provider HTTP call drowns the logs that matter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     import models  # noqa: F401  (register every model before anything queries)
 

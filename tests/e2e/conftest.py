@@ -78,7 +78,7 @@ def worker_process(app, live_server):
     })
     rq = str(Path(sys.executable).parent / "rq")
     log = open(Path(config["MESSAGEHUB_INSTANCE"]) / "worker.log", "w")
-    process = subprocess.Popen([rq, "worker", "--with-scheduler", "--url", config["REDIS_URL"], "--path", str(root),
+    process = subprocess.Popen([rq, "worker", "--with-scheduler", "-w", "jobs.worker.AppWorker", "--url", config["REDIS_URL"], "--path", str(root),
                                 "default"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     time.sleep(0.5)
     yield process
