@@ -7,6 +7,7 @@ by a crash is reconciled by `reconcile_outbox`, never blindly sent again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,21 +47,33 @@ def _fail(message: Message, reason: str, code: str | int | None = None) -> None:
     message.sending_started_at = None
 
 
-def _deliver(provider, channel: Channel, message: Message, contact: Contact) -> str:
-    to = contact.phone.lstrip("+")
-    if message.type == "text":
-        return provider.send_text(to, message.body or "").provider_message_id
-    if message.type == "template":
-        spec = message.payload["template"]
-        return provider.send_template(to, spec["name"], spec["language"], spec["components"]).provider_message_id
-    media = message.media or {}
-    if channel.kind == Channel.CLOUD:
+@dataclass(frozen=True)
+class Outgoing:
+    """What a send needs, read before the network call so no transaction stays open during it."""
+
+    channel_kind: str
+    to: str
+    type: str
+    body: str | None
+    payload: dict | None
+    media: dict | None
+
+
+def _deliver(provider, outgoing: Outgoing) -> str:
+    if outgoing.type == "text":
+        return provider.send_text(outgoing.to, outgoing.body or "").provider_message_id
+    if outgoing.type == "template":
+        spec = outgoing.payload["template"]
+        return provider.send_template(outgoing.to, spec["name"], spec["language"],
+                                      spec["components"]).provider_message_id
+    media = outgoing.media or {}
+    if outgoing.channel_kind == Channel.CLOUD:
         data = Path(media_path(media["path"])).read_bytes()
         media_id = provider.upload_media(data, media["mime_type"], media.get("filename") or "file")
-        return provider.send_media(to, message.type, media_id=media_id, caption=message.body,
+        return provider.send_media(outgoing.to, outgoing.type, media_id=media_id, caption=outgoing.body,
                                    filename=media.get("filename")).provider_message_id
-    return provider.send_media(to, message.type, link=signed_media_url(media["path"]), caption=message.body,
-                               filename=media.get("filename")).provider_message_id
+    return provider.send_media(outgoing.to, outgoing.type, link=signed_media_url(media["path"]),
+                               caption=outgoing.body, filename=media.get("filename")).provider_message_id
 
 
 def _retry_later(tenant_id: int, message: Message, reason: str, delay: float | None = None) -> None:
@@ -95,9 +108,19 @@ def send_message(tenant_id: int, message_id: int) -> str:
         db.session.commit()
         return "failed"
     rate, burst, jitter = channel_rate(channel.kind, channel.rate_per_second)
+    outgoing = Outgoing(channel.kind, contact.phone.lstrip("+"), message.type, message.body, message.payload,
+                        message.media)
+    channel_id = channel.id
     try:
-        RateLimiter(get_redis()).acquire(f"channel:{channel.id}", rate, burst, jitter=jitter, timeout=20)
-        provider_message_id = _deliver(provider_for(channel), channel, message, contact)
+        provider = provider_for(channel)
+    except ChannelSetupError as exc:
+        _fail(message, str(exc))
+        db.session.commit()
+        return "failed"
+    db.session.commit()  # nothing stays locked or open while we wait on the limiter and the network
+    try:
+        RateLimiter(get_redis()).acquire(f"channel:{channel_id}", rate, burst, jitter=jitter, timeout=20)
+        provider_message_id = _deliver(provider, outgoing)
     except RateLimitTimeout:
         message.attempts -= 1  # waiting for our own pacing is not a failed attempt
         _retry_later(tenant_id, message, "waiting for the sending rate limit", delay=1)
@@ -107,12 +130,12 @@ def send_message(tenant_id: int, message_id: int) -> str:
         db.session.commit()
         return "retry" if message.status == "queued" else "failed"
     except ChannelError as exc:
-        pause_channel(channel, exc.message)
+        pause_channel(get_channel(), exc.message)
         _fail(message, f"Sending paused: {exc.message}", exc.code)
     except (RecipientError, ProviderError) as exc:
         _fail(message, exc.message, exc.code)
-    except (ChannelSetupError, OSError) as exc:
-        _fail(message, str(exc))
+    except OSError as exc:
+        _fail(message, f"The attachment could not be read: {exc}")
     else:
         # Record the provider id at once: from here on this message must never be sent again.
         message.provider_message_id = provider_message_id
