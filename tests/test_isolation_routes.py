@@ -19,16 +19,28 @@ from tests.factories import link, make_contact, make_tag
 OWNERS = {
     "contact_id": "contact",
     "tag_id": "tag",
+    "message_id": "message",
+    "quick_reply_id": "quick_reply",
 }
 
 
 def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     """One of everything a route can address, owned by `tenant_id`."""
+    from models import Message, QuickReply
+    from services.media_store import save_media
+
     with in_tenant(tenant_id):
         contact = make_contact(name="Owned contact", notes="keep me")
         tag = make_tag(name="owned-tag")
         link(contact, tag)
-        return {"contact": contact.id, "tag": tag.id}
+        # A failed outbound image with its file stored: retry, media and the thread all have work to do.
+        message = Message(contact_id=contact.id, direction="out", type="image", status="failed", body="keep me",
+                          media={"path": save_media(b"\xff\xd8\xff\xe0owned", "image/jpeg"), "mime_type": "image/jpeg",
+                                 "filename": "owned.jpg", "size": 9})
+        quick_reply = QuickReply(shortcut="owned", body="keep me")
+        db.session.add_all([message, quick_reply])
+        db.session.flush()
+        return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id}
 
 
 def snapshot(app) -> str:

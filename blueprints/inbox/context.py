@@ -1,0 +1,129 @@
+"""What the inbox pages and partials render: built once here so full pages and HTMX partials agree."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from blueprints.inbox import queries
+from blueprints.inbox.forms import ReplyForm
+from extensions import db
+from models import Channel, Contact, MessageTemplate
+from models.base import utcnow
+from services.channels import get_channel
+from services.messaging import window_closes_at, window_open
+from services.templates import TemplateInvalid, render_text, value_from_contact, variables_of
+
+CUSTOM = "custom"
+# A variable named like a contact attribute starts out filled from it.
+_NAMED_SOURCES = {"name": "name", "first_name": "name", "customer": "name", "phone": "phone", "email": "email"}
+
+
+def list_context(query: str = "", page_number: int = 1, current_id: int | None = None) -> dict:
+    """The conversation list: one page of contacts, their last message and unread count."""
+    per_page = current_app.config.get("INBOX_PER_PAGE", 25)
+    page = db.paginate(queries.conversations(query), page=page_number, per_page=per_page, error_out=False)
+    ids = [contact.id for contact in page.items]
+    return {"page": page, "query": query, "current_id": current_id, "last": queries.last_messages(ids),
+            "unread": queries.unread_counts(ids), "list_version": queries.list_version()}
+
+
+def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_error: str | None = None) -> dict:
+    """The newest messages of a conversation and the token its poll compares."""
+    messages, has_earlier = queries.thread(contact, size)
+    return {"contact": contact, "messages": messages, "has_earlier": has_earlier, "size": size,
+            "thread_version": queries.thread_version(contact), "reacted_to": queries.reacted_to(messages),
+            "thread_error": thread_error}
+
+
+def chosen_template(raw) -> MessageTemplate | None:
+    """The approved template with id `raw`, or None."""
+    raw = str(raw or "")
+    if not raw.isdigit():
+        return None
+    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.id == int(raw)))
+    return template if template is not None and template.is_approved else None
+
+
+def source_options(contact: Contact) -> list[tuple[str, str, str]]:
+    """Where a template variable can take its value from: (source, label, value for this contact)."""
+    options = [("name", "Contact name", contact.name), ("phone", "Phone", contact.phone),
+               ("email", "Email", contact.email or "")]
+    for key in sorted(contact.custom_fields or {}):
+        options.append((f"field:{key}", f"Field: {key}", value_from_contact(f"field:{key}", contact)))
+    options.append((CUSTOM, "Custom text", ""))
+    return options
+
+
+def _default_source(name: str, position: int, contact: Contact) -> str:
+    lowered = name.lower()
+    if lowered in _NAMED_SOURCES:
+        return _NAMED_SOURCES[lowered]
+    if lowered in {key.lower() for key in contact.custom_fields or {}}:
+        return next(f"field:{k}" for k in contact.custom_fields if k.lower() == lowered)
+    # Templates usually greet first: "Hi {{1}}" takes the name unless told otherwise.
+    return "name" if position == 0 else CUSTOM
+
+
+def template_fields(template: MessageTemplate | None, contact: Contact, form=None) -> list[dict]:
+    """One input per variable with its source and value (what was typed wins over the source)."""
+    if template is None:
+        return []
+    known = {key for key, _label, _value in source_options(contact)}
+    fields = []
+    for index, (kind, name) in enumerate(variables_of(template.components)):
+        source = (form.get(f"source_{index}") if form is not None else None) or _default_source(name, index, contact)
+        source = source if source in known else CUSTOM
+        typed = (form.get(f"value_{index}") if form is not None else None) or ""
+        if not typed.strip() and source != CUSTOM:
+            typed = value_from_contact(source, contact)  # without JavaScript the source alone fills it
+        fields.append({"index": index, "kind": kind, "name": name, "source": source, "value": typed})
+    return fields
+
+
+def template_preview(template: MessageTemplate | None, fields: list[dict]) -> tuple[str | None, str | None]:
+    """(text the customer will read, or None; why there is no preview, or None)."""
+    if template is None:
+        return None, "Choose a template to see what the customer will read."
+    # Unfilled variables stay visible as {{name}} so the preview shows what is missing.
+    values = [f["value"] if (f["value"] or "").strip() else "{{" + f["name"] + "}}" for f in fields]
+    try:
+        return render_text(template, values), None
+    except TemplateInvalid as exc:
+        return None, str(exc)
+
+
+def reply_context(contact: Contact, channel: Channel | None, *, form: ReplyForm | None = None,
+                  reply_error: str | None = None, template: MessageTemplate | None = None, template_form=None,
+                  template_error: str | None = None) -> dict:
+    """The reply box: free text inside the window, the template picker outside it."""
+    is_open = window_open(contact, channel)
+    closes_at = window_closes_at(contact) if channel is not None and channel.kind == Channel.CLOUD else None
+    fields = template_fields(template, contact, template_form)
+    preview_text, preview_problem = template_preview(template, fields)
+    return {
+        "contact": contact, "channel": channel, "window_is_open": is_open,
+        "window_closes_at": closes_at if closes_at and closes_at > utcnow() else None,
+        "window_closed_at": closes_at if closes_at and closes_at <= utcnow() else None,
+        "form": form or ReplyForm(formdata=None), "reply_error": reply_error,
+        "templates": [] if is_open else queries.approved_templates(),
+        "templates_synced": 0 if is_open else queries.template_count(),
+        "template": template, "fields": fields, "sources": source_options(contact),
+        "template_error": template_error, "preview_text": preview_text, "preview_problem": preview_problem,
+        "can_use_templates": channel is not None and channel.kind == Channel.CLOUD,
+    }
+
+
+def conversation_context(contact: Contact, size: int = queries.THREAD_SIZE, **reply) -> dict:
+    """Everything the conversation page shows."""
+    channel = get_channel()
+    context = {**list_context(current_id=contact.id), **thread_context(contact, size),
+               **reply_context(contact, channel, **reply)}
+    context["quick_replies"] = [{"shortcut": q.shortcut, "body": q.body} for q in queries.quick_replies()]
+    return context
+
+
+def window_left(closes_at) -> str:
+    """Time left until the window closes, like "5 h 12 min"."""
+    minutes = max(0, int((closes_at - utcnow()).total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

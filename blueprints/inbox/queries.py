@@ -1,0 +1,149 @@
+"""Read-side queries of the inbox: conversations, unread counts, threads and cheap change tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import Select, exists, func, or_, select
+
+from extensions import db
+from models import Contact, Message, MessageTemplate, QuickReply
+from services.messaging import as_utc
+
+THREAD_SIZE = 100
+THREAD_MAX = 1000
+PREVIEW_CHARS = 80
+# What a message without text looks like in the conversation list.
+PLACEHOLDERS = {
+    "image": "[image]", "document": "[document]", "audio": "[audio]", "video": "[video]", "sticker": "[sticker]",
+    "location": "[location]", "contacts": "[contact card]", "interactive": "[reply]", "button": "[button]",
+    "reaction": "[reaction]", "unsupported": "[unsupported message]", "template": "[template]",
+}
+
+
+def _latest_message_at():
+    """Correlated subquery: when the contact's newest message was created."""
+    return (select(func.max(Message.created_at)).where(Message.contact_id == Contact.id)
+            .correlate(Contact).scalar_subquery())
+
+
+def unread_counts(contact_ids: list[int]) -> dict[int, int]:
+    """Inbound messages the tenant has not seen yet, per contact in `contact_ids`."""
+    if not contact_ids:
+        return {}
+    stmt = (select(Message.contact_id, func.count(Message.id)).join(Contact, Contact.id == Message.contact_id)
+            .where(Message.contact_id.in_(contact_ids), Message.direction == Message.INBOUND,
+                   or_(Contact.last_read_at.is_(None), Message.created_at > Contact.last_read_at))
+            .group_by(Message.contact_id))
+    return {contact_id: count for contact_id, count in db.session.execute(stmt)}
+
+
+def conversations(query: str = "") -> Select:
+    """Contacts with at least one message, newest conversation first, matching `query` (name or phone)."""
+    stmt = (select(Contact)
+            .where(exists().where(Message.contact_id == Contact.id))
+            .order_by(func.coalesce(Contact.last_message_at, _latest_message_at()).desc(), Contact.id.desc()))
+    text_query = (query or "").strip()
+    if text_query:
+        digits = re.sub(r"\D", "", text_query)
+        conditions = [func.lower(Contact.name).like(f"%{text_query.lower()}%")]
+        if digits:
+            conditions.append(Contact.phone.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+def last_messages(contact_ids: list[int]) -> dict[int, Message]:
+    """The newest message of each contact in `contact_ids`."""
+    if not contact_ids:
+        return {}
+    newest = (select(func.max(Message.id)).where(Message.contact_id.in_(contact_ids))
+              .group_by(Message.contact_id))
+    rows = db.session.scalars(select(Message).where(Message.id.in_(newest)))
+    return {message.contact_id: message for message in rows}
+
+
+def preview(message: Message | None) -> str:
+    """One short line for the conversation list."""
+    if message is None:
+        return ""
+    if message.type == "reaction":
+        emoji = (message.payload or {}).get("emoji")
+        return f"Reacted {emoji}" if emoji else "Removed a reaction"
+    label = PLACEHOLDERS.get(message.type, "")
+    body = " ".join((message.body or "").split())
+    if message.type in ("image", "document", "audio", "video", "sticker") and body:
+        body = f"{label} {body}"
+    body = body or label
+    return body if len(body) <= PREVIEW_CHARS else body[:PREVIEW_CHARS - 1].rstrip() + "…"
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def list_version() -> str:
+    """Changes whenever a message or a conversation's read mark changes, and once a minute for the clock."""
+    count, newest = db.session.execute(select(func.count(Message.id), func.max(Message.updated_at))).one()
+    contacts = db.session.scalar(select(func.max(Contact.updated_at)))
+    # The minute is part of the token so "5 min ago" labels do not go stale on a quiet inbox.
+    return _digest(count, newest, contacts, int(time.time() // 60))
+
+
+def thread_version(contact: Contact) -> str:
+    """Changes when a message of `contact` is added, removed or changes state."""
+    count, newest, top = db.session.execute(
+        select(func.count(Message.id), func.max(Message.updated_at), func.max(Message.id))
+        .where(Message.contact_id == contact.id)).one()
+    return _digest(count, newest, top)
+
+
+def thread(contact: Contact, size: int = THREAD_SIZE) -> tuple[list[Message], bool]:
+    """The newest `size` messages of `contact`, oldest first, and whether older ones exist."""
+    size = max(1, min(size, THREAD_MAX))
+    rows = db.session.scalars(select(Message).where(Message.contact_id == contact.id)
+                              .order_by(Message.created_at.desc(), Message.id.desc()).limit(size + 1)).all()
+    return list(reversed(rows[:size])), len(rows) > size
+
+
+def reacted_to(messages: list[Message]) -> dict[str, str]:
+    """Provider id -> short text of the messages in view, so a reaction can say what it reacts to."""
+    return {m.provider_message_id: preview(m) for m in messages if m.provider_message_id}
+
+
+def approved_templates() -> list[MessageTemplate]:
+    """Templates that can be sent, by name."""
+    rows = db.session.scalars(select(MessageTemplate).order_by(MessageTemplate.name, MessageTemplate.language))
+    return [t for t in rows if t.is_approved]
+
+
+def template_count() -> int:
+    """All synced templates, approved or not (tells "none synced" from "none approved")."""
+    return db.session.scalar(select(func.count(MessageTemplate.id))) or 0
+
+
+def quick_replies() -> list[QuickReply]:
+    """The tenant's quick replies by shortcut."""
+    return list(db.session.scalars(select(QuickReply).order_by(func.lower(QuickReply.shortcut))))
+
+
+def relative_time(value: datetime | None, now: datetime | None = None) -> str:
+    """Short age of a timestamp for lists: "now", "5 min", "3 h", "Mon", "12 Mar"."""
+    if value is None:
+        return ""
+    value = as_utc(value)
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    if seconds < 6 * 86400:
+        return value.strftime("%a")
+    if value.year == now.year:
+        return value.strftime("%-d %b")
+    return value.strftime("%-d %b %Y")

@@ -1,0 +1,139 @@
+// Inbox behaviour on top of HTMX: local times, keeping the thread scrolled, quick replies and template sources.
+(function () {
+  "use strict";
+
+  // -- times: the server renders UTC; show the reader's own clock ------------------------------------
+  function localizeTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) { return; }
+      var kind = el.getAttribute("data-local");
+      if (kind === "time") {
+        el.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      } else if (kind === "date") {
+        el.textContent = at.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+      } else {
+        el.textContent = at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      }
+    });
+  }
+
+  // -- the thread: stay at the bottom when already there, otherwise keep the reader's place ----------
+  var scrollState = null;
+
+  function chatScroll() { return document.getElementById("chat-scroll"); }
+
+  function nearBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 80; }
+
+  // The reply box changes height too (errors, the template form), which would hide the newest message.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = chatScroll();
+    var id = event.detail.target && event.detail.target.id;
+    if (box && (id === "thread" || id === "reply-box" || id === "template-form")) {
+      scrollState = { atBottom: nearBottom(box), fromBottom: box.scrollHeight - box.scrollTop };
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    localizeTimes(document);
+    var box = chatScroll();
+    if (box && scrollState && document.getElementById("thread")) {
+      box.scrollTop = scrollState.atBottom ? box.scrollHeight : box.scrollHeight - scrollState.fromBottom;
+      scrollState = null;
+    }
+    var reply = document.getElementById("reply-body");
+    if (reply && event.detail.elt && event.detail.elt.id === "reply-box") { reply.focus(); }
+  });
+
+  // -- quick replies: the picker and /shortcut expansion -------------------------------------------
+  function quickReplies() {
+    var data = document.getElementById("quick-replies-data");
+    if (!data) { return {}; }
+    var byShortcut = {};
+    try {
+      JSON.parse(data.textContent).forEach(function (item) { byShortcut[item.shortcut.toLowerCase()] = item.body; });
+    } catch (e) { return {}; }
+    return byShortcut;
+  }
+
+  function insertAtCaret(area, text, start, end) {
+    start = start === undefined ? area.selectionStart : start;
+    end = end === undefined ? area.selectionEnd : end;
+    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    var caret = start + text.length;
+    area.setSelectionRange(caret, caret);
+    area.focus();
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("change", function (event) {
+    var picker = event.target.closest && event.target.closest("[data-quick-reply-picker]");
+    if (picker) {
+      var body = quickReplies()[picker.value.toLowerCase()];
+      var area = document.getElementById("reply-body");
+      if (body !== undefined && area) { insertAtCaret(area, body); }
+      picker.value = "";
+      return;
+    }
+    // A template variable's source fills its input before the preview request reads it (capture phase).
+    var source = event.target.closest && event.target.closest("select[data-fills]");
+    if (source) {
+      var input = document.querySelector(source.getAttribute("data-fills"));
+      var option = source.options[source.selectedIndex];
+      if (!input || !option) { return; }
+      if (source.value === "custom") { input.value = ""; input.focus(); }
+      else { input.value = option.getAttribute("data-value") || ""; }
+    }
+  }, true);
+
+  var SHORTCUT = /(^|\s)\/([A-Za-z0-9_-]{1,30})$/;
+
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (!area.matches || !area.matches("textarea[data-quick-replies]")) { return; }
+    if ((event.key === "Enter") && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (area.form.requestSubmit) { area.form.requestSubmit(); } else { area.form.submit(); }
+      return;
+    }
+    if (event.key !== "Tab" && event.key !== "Enter" && event.key !== " ") { return; }
+    if (area.selectionStart !== area.selectionEnd) { return; }
+    var before = area.value.slice(0, area.selectionStart);
+    var match = SHORTCUT.exec(before);
+    if (!match) { return; }
+    var body = quickReplies()[match[2].toLowerCase()];
+    if (body === undefined) { return; }
+    event.preventDefault();
+    var start = area.selectionStart - match[2].length - 1;
+    insertAtCaret(area, body + (event.key === " " ? " " : ""), start, area.selectionStart);
+  });
+
+  // -- attachments: show the chosen file; refuse what this server would reject before uploading -------
+  var UPLOAD_MAX = 20 * 1024 * 1024;
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[data-attachment]")) { return; }
+    var label = input.form && input.form.querySelector("[data-attachment-name]");
+    var file = input.files && input.files[0];
+    if (file && file.size > UPLOAD_MAX) {
+      window.alert(file.name + " is larger than 20 MB and cannot be sent from here.");
+      input.value = "";
+      file = null;
+    }
+    if (label) { label.textContent = file ? file.name : ""; }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 413) {
+      window.alert("The file is larger than this server accepts.");
+    }
+  });
+
+  // -- first paint: local times and the newest message in view --------------------------------------
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document);
+    var box = chatScroll();
+    if (box) { box.scrollTop = box.scrollHeight; }
+  });
+})();

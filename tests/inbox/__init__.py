@@ -1,0 +1,1 @@
+"""Inbox: conversations, replies, templates, quick replies and media."""
