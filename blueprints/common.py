@@ -17,3 +17,10 @@ def get_or_404(model: type[T], object_id: int) -> T:
     if obj is None:
         abort(404)
     return obj
+
+
+def put_errors(form, errors: dict[str, str]) -> None:
+    """Show a service's validation messages on the matching form fields."""
+    for name, message in errors.items():
+        field = getattr(form, name)
+        field.errors = [*field.errors, message]

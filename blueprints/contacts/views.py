@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, render_template, request, url_f
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from blueprints.common import get_or_404
+from blueprints.common import get_or_404, put_errors
 from blueprints.contacts.forms import ContactForm
 from blueprints.htmx import is_htmx, see_other
 from extensions import db
@@ -54,8 +54,7 @@ def _save(form: ContactForm, contact: Contact | None):
         saved = save_contact(_form_input(form), current_user.tenant.default_region, contact)
     except ContactInvalid as exc:
         db.session.rollback()
-        for name, message in exc.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
+        put_errors(form, exc.errors)
         return None
     db.session.commit()
     return saved

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from blueprints.inbox import queries
+from services import inbox as queries
 from blueprints.inbox.forms import ReplyForm
 from extensions import db
 from models import Channel, Contact, MessageTemplate

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.common import get_or_404
 from blueprints.htmx import see_other
-from blueprints.inbox import queries
+from services import inbox as queries
 from blueprints.inbox.forms import QuickReplyForm
 from blueprints.inbox.views import bp
 from extensions import db

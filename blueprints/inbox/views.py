@@ -6,7 +6,7 @@ from flask_login import login_required
 
 from blueprints.common import get_or_404
 from blueprints.htmx import htmx_target, is_htmx, see_other, with_trigger
-from blueprints.inbox import queries
+from services import inbox as queries
 from blueprints.inbox.context import (chosen_template, conversation_context, list_context, reply_context,
                                      thread_context, window_left)
 from blueprints.inbox.forms import ReplyForm

@@ -5,6 +5,7 @@ from flask import flash, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
+from blueprints.common import put_errors
 from blueprints.htmx import is_htmx, see_other
 from blueprints.settings.views import bp
 from extensions import db
@@ -69,8 +70,7 @@ def whatsapp_cloud():
                                form.access_token.data or "", form.app_secret.data or "")
     except CredentialsInvalid as exc:
         db.session.rollback()
-        for name, message in exc.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
+        put_errors(form, exc.errors)
         return _page(form, 400)
     except ChannelSetupError as exc:
         return _fail(exc, form)

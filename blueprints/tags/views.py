@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import login_required
 
-from blueprints.common import get_or_404
+from blueprints.common import get_or_404, put_errors
 from blueprints.htmx import see_other
 from blueprints.tags.forms import TagForm
 from extensions import db
@@ -23,8 +23,7 @@ def _apply(form: TagForm, tag: Tag | None) -> Tag | None:
         saved = save_tag(form.name.data, form.color.data, tag)
     except TagInvalid as exc:
         db.session.rollback()
-        for name, message in exc.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
+        put_errors(form, exc.errors)
         return None
     db.session.commit()
     return saved

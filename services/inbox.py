@@ -1,4 +1,4 @@
-"""Read-side queries of the inbox: conversations, unread counts, threads and cheap change tokens."""
+"""Inbox read queries: conversations, unread counts, threads and cheap change tokens."""
 from __future__ import annotations
 
 import hashlib
