@@ -12,6 +12,7 @@ from models import Channel
 from models.base import utcnow
 from services.channels import ChannelSetupError, ensure_channel, get_channel, provider_for, set_state
 from services.crypto import new_token
+from services.ratelimit import CLOUD_MAX_RATE
 from services.sandbox import phone_url
 from whatsapp.base import ChannelStatus, ConnectionState, ProviderError
 
@@ -26,8 +27,12 @@ class CredentialsInvalid(ValueError):
         self.errors = errors
 
 
-def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str, app_secret: str) -> Channel:
-    """Store Cloud API credentials (blank secrets keep the stored ones); the state waits for a test."""
+def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str, app_secret: str,
+                           rate_per_second: float | None = None) -> Channel:
+    """Store Cloud API credentials (blank secrets keep the stored ones); the state waits for a test.
+
+    `rate_per_second` is the account's messaging throughput (Meta: 80/s by default, up to 1,000).
+    """
     existing = get_channel()
     has_stored = existing is not None and existing.kind == Channel.CLOUD
     errors = {}
@@ -45,9 +50,12 @@ def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str
         errors["app_secret"] = "Enter the app secret (App settings > Basic) so webhooks can be verified."
     elif app_secret and not re.fullmatch(r"[0-9a-fA-F]{16,64}", app_secret):
         errors["app_secret"] = "The app secret is a string of 32 hexadecimal characters."
+    if rate_per_second is not None and not 1 <= rate_per_second <= CLOUD_MAX_RATE:
+        errors["rate_per_second"] = f"Choose between 1 and {CLOUD_MAX_RATE:g} messages per second."
     if errors:
         raise CredentialsInvalid(errors)
     channel = ensure_channel(Channel.CLOUD)
+    channel.rate_per_second = rate_per_second
     channel.phone_number_id, channel.waba_id = phone_number_id, waba_id
     if access_token:
         channel.access_token = access_token

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import IntegerField, PasswordField, StringField
+from wtforms.validators import Optional
 
 from blueprints.common import put_errors
 from blueprints.htmx import is_htmx, see_other
@@ -26,11 +27,17 @@ class CloudForm(FlaskForm):
     waba_id = StringField("WhatsApp Business Account ID")
     access_token = PasswordField("Access token")
     app_secret = PasswordField("App secret")
+    rate_per_second = IntegerField("Sending rate (messages per second)", validators=[Optional()],
+                                   description="Meta allows 80 by default and up to 1,000 once your account "
+                                               "is upgraded. Leave empty for 80.")
 
 
 def _page(form: CloudForm | None = None, status: int = 200, error: str | None = None):
     channel = get_channel()
-    form = form or CloudForm(obj=channel if channel is not None and channel.kind == "cloud" else None)
+    if form is None:
+        form = CloudForm(obj=channel if channel is not None and channel.kind == "cloud" else None)
+        if form.rate_per_second.data is not None:
+            form.rate_per_second.data = int(form.rate_per_second.data)  # stored as a float, typed as a whole number
     return render_template("settings/whatsapp.html", channel=channel, form=form, error=error,
                            gateway_available=gateway_available(), **_status_context(channel)), status
 
@@ -67,7 +74,8 @@ def whatsapp_cloud():
         return _page(form, 400)
     try:
         save_cloud_credentials(form.phone_number_id.data or "", form.waba_id.data or "",
-                               form.access_token.data or "", form.app_secret.data or "")
+                               form.access_token.data or "", form.app_secret.data or "",
+                               form.rate_per_second.data)
     except CredentialsInvalid as exc:
         db.session.rollback()
         put_errors(form, exc.errors)

@@ -110,3 +110,14 @@ def test_other_tenant_sees_none_of_it(app, client, cloud_tenant, create_user, lo
     other_client.post("/settings/whatsapp/disconnect")
     other_client.post("/settings/whatsapp/webhook/regenerate")
     assert channel_of(app, cloud_tenant.tenant_id).webhook_token == channel.webhook_token
+
+
+def test_sending_rate_is_configurable_within_limits(app, client, cloud_tenant, cloud_credentials):
+    from services.ratelimit import channel_rate
+
+    assert channel_rate("cloud", channel_of(app, cloud_tenant.tenant_id).rate_per_second)[0] == 80
+    too_fast = client.post("/settings/whatsapp/cloud", data={**cloud_credentials, "rate_per_second": 5000})
+    assert too_fast.status_code == 400 and "between 1 and 1000" in too_fast.get_data(as_text=True)
+    assert client.post("/settings/whatsapp/cloud", data={**cloud_credentials, "rate_per_second": 250}).status_code == 303
+    assert channel_rate("cloud", channel_of(app, cloud_tenant.tenant_id).rate_per_second)[0] == 250
+    assert 'value="250"' in client.get("/settings/whatsapp").get_data(as_text=True)
