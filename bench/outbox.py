@@ -83,6 +83,18 @@ def progress(app, tenant_id: int) -> tuple[int, int, list[float]]:
     return len(sent), sum(1 for r in rows if r[0] == "failed"), sent
 
 
+def wait_for_workers(redis_url: str, count: int, timeout: float = 60) -> None:
+    """Block until `count` workers have registered with Redis (each builds its app first)."""
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    deadline = time.time() + timeout
+    while Worker.count(connection=connection) < count and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+
+
 def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -115,7 +127,7 @@ def main() -> int:
                                      "--logging_level", "WARNING", "default"],
                                     cwd=ROOT, env={**os.environ, **env}) for _ in range(args.workers)]
         try:
-            time.sleep(2.0)  # let the workers start before the clock runs
+            wait_for_workers(env["REDIS_URL"], args.workers)  # the clock starts with every worker ready
             started = queue_all(app, tenant_id)
             deadline = started + 600
             while time.time() < deadline:
