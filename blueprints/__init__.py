@@ -27,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.before_request(_enter_request_scope)
     app.teardown_request(_leave_request_scope)
+    app.after_request(_security_headers)
     _register_error_pages(app)
     _register_template_helpers(app)
 
@@ -48,6 +49,14 @@ def _leave_request_scope(_exc=None) -> None:
     token = g.pop("_tenant_token", None)
     if token is not None:
         leave_tenant(token)
+
+
+def _security_headers(response):
+    """Pages never render inside another site's frame, and browsers never guess content types."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _register_error_pages(app: Flask) -> None:

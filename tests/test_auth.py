@@ -151,3 +151,10 @@ def test_csrf_is_enforced_for_forms_and_htmx(make_app, create_user):
     assert client.post("/tags/", data={"name": "vip"}, headers={"HX-Request": "true"}).status_code == 400
     ok = client.post("/tags/", data={"name": "vip"}, headers={"HX-Request": "true", "X-CSRFToken": token})
     assert ok.status_code == 204 and ok.headers["HX-Redirect"] == "/tags/"
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
