@@ -41,16 +41,29 @@ def database_url(tmp_path_factory):
     return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+APP_ROLE = "messagehub_app"
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+
+
 @pytest.fixture(scope="session")
-def app_config(database_url, redis_url, tmp_path_factory):
-    """Configuration shared by every app the tests build."""
-    url = database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+def owner_engine(database_url):
+    """The schema owner's connection: migrations and wiping between tests."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(_sqlalchemy_url(database_url))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_config(redis_url, tmp_path_factory):
+    """Configuration shared by every app the tests build, less the database."""
     return {
         "TESTING": True,
         "MESSAGEHUB_INSTANCE": str(tmp_path_factory.mktemp("instance")),
-        "SQLALCHEMY_DATABASE_URI": url,
         "REDIS_URL": redis_url,
         "WTF_CSRF_ENABLED": False,
         "ARGON2_TIME_COST": 1,
@@ -60,21 +73,40 @@ def app_config(database_url, redis_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def _migrated(app_config):
-    """Build the schema once through the real migrations."""
-    app = create_app(dict(app_config))
+def _migrated(database_url, base_config, owner_engine):
+    """Build the schema once through the real migrations, as the owner.
+
+    On PostgreSQL the app then connects as a role that neither owns the tables nor is a
+    superuser, so row-level security binds it exactly as in production.
+    """
+    app = create_app({**base_config, "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(database_url)})
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-    return True
+        db.engine.dispose()
+    if owner_engine.dialect.name != "postgresql":
+        return _sqlalchemy_url(database_url)
+    with owner_engine.begin() as conn:
+        conn.execute(text(f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+                          f"EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"))
+        conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"))
+    return owner_engine.url.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
 
 
-def _wipe(app) -> None:
-    """Empty every table and the Redis database between tests."""
+@pytest.fixture(scope="session")
+def app_config(base_config, _migrated):
+    """Configuration of the apps under test (the app role's database URL on PostgreSQL)."""
+    return {**base_config, "SQLALCHEMY_DATABASE_URI": _migrated}
+
+
+def _wipe(app, owner_engine) -> None:
+    """Empty every table (as the owner, beneath row-level security) and the Redis database."""
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
+    with owner_engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         else:
@@ -84,7 +116,7 @@ def _wipe(app) -> None:
 
 
 @pytest.fixture
-def make_app(app_config, _migrated):
+def make_app(app_config):
     """Factory for apps with extra config; every app shares the migrated database."""
     built = []
 
@@ -109,13 +141,13 @@ def app_overrides():
 
 
 @pytest.fixture
-def app(make_app, app_overrides):
+def app(make_app, app_overrides, owner_engine):
     """A fresh app over an empty database."""
     from jobs.context import set_worker_app
 
     app = make_app(**app_overrides)
     with app.app_context():
-        _wipe(app)
+        _wipe(app, owner_engine)
     set_worker_app(app)  # jobs called directly or by a test worker use this app, never the environment's
     yield app
     set_worker_app(None)

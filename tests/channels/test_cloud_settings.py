@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from extensions import db
+from models.tenancy import unscoped
 from tests.channels.conftest import APP_SECRET, PHONE_ID, TOKEN, WABA_ID
 from tests.channels.helpers import channel_of
 
@@ -13,7 +14,7 @@ def test_saved_credentials_are_encrypted_and_masked(app, client, cloud_tenant):
     channel = channel_of(app, cloud_tenant.tenant_id)
     assert channel.kind == "cloud" and channel.state == "pending"
     assert channel.access_token == TOKEN and channel.app_secret == APP_SECRET
-    with app.app_context():
+    with app.app_context(), unscoped():
         raw = db.session.execute(text("SELECT access_token, app_secret, verify_token, webhook_token FROM channels")).one()
     assert TOKEN not in raw[0] and APP_SECRET not in raw[1]
     assert channel.verify_token not in raw[2] and channel.webhook_token not in raw[3]

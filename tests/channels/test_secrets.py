@@ -5,19 +5,20 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from extensions import db
+from models.tenancy import unscoped
 from tests.channels.conftest import APP_SECRET, TOKEN
 from tests.channels.helpers import channel_of
 
 
 def raw_channel_columns(app):
-    with app.app_context():
+    with app.app_context(), unscoped():
         return db.session.execute(text(
             "SELECT access_token, app_secret, verify_token, webhook_token, instance_token FROM channels")).all()
 
 
 def test_no_secret_in_plaintext_anywhere_in_the_database(app, cloud_tenant):
     channel = channel_of(app, cloud_tenant.tenant_id)
-    with app.app_context():
+    with app.app_context(), unscoped():
         dump = []
         for table in db.metadata.sorted_tables:
             dump += [str(row) for row in db.session.execute(text(f"SELECT * FROM {table.name}"))]

@@ -1,0 +1,40 @@
+"""PostgreSQL row-level security: the database's own lock behind the ORM tenant scope.
+
+Every tenant table carries a policy (migration 0004) admitting only rows whose tenant_id
+equals the transaction's `app.tenant_id`, or any row while `app.unscoped` is on (admin code
+and the id-only lookups of models.tenancy). Before each statement on PostgreSQL the connection's
+settings are brought in line with the tenant ContextVar, once per transaction and value.
+The policies bind only roles that neither own the tables nor are superusers: run the app as
+such a role and migrations as the owner.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from models.tenancy import _current_tenant, _unscoped
+
+_STATE = "messagehub.rls"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _apply_tenant_settings(conn, cursor, statement, parameters, context, executemany):
+    """Make the transaction's settings match the tenant in context before the statement runs."""
+    if conn.dialect.name != "postgresql":
+        return
+    unscoped = _unscoped.get() or bool(context is not None and context.execution_options.get("messagehub_unscoped"))
+    tenant = _current_tenant.get()
+    wanted = ("" if tenant is None else str(tenant), "on" if unscoped else "off")
+    if conn.info.get(_STATE) == wanted:
+        return
+    # Local to the transaction: a pooled connection never carries one tenant's setting into the next use.
+    cursor.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.unscoped', %s, true)", wanted)
+    conn.info[_STATE] = wanted
+
+
+def _forget(conn, *args) -> None:
+    conn.info.pop(_STATE, None)
+
+
+for _name in ("commit", "rollback", "begin"):
+    event.listen(Engine, _name, _forget)
