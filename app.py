@@ -24,6 +24,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per provider HTTP call drowns the logs that matter.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # `rq worker` installs its own handler on the rq loggers; without this each line prints twice.
+    logging.getLogger("rq").propagate = False
 
     import models  # noqa: F401  (register every model before anything queries)
 

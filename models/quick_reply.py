@@ -1,7 +1,7 @@
 """Saved answers a tenant inserts into the reply box."""
 from __future__ import annotations
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -21,3 +21,7 @@ class QuickReply(TenantScoped, Timestamps, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     shortcut: Mapped[str] = mapped_column(String(SHORTCUT_MAX), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# /Thanks and /thanks would be ambiguous to type, so shortcuts are unique regardless of case.
+Index("uq_quick_replies_tenant_lower_shortcut", QuickReply.tenant_id, func.lower(QuickReply.shortcut), unique=True)

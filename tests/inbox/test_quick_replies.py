@@ -77,3 +77,21 @@ def test_quick_replies_are_embedded_in_the_conversation(client, owner, in_tenant
     data = re.search(r'<script type="application/json" id="quick-replies-data">(.*?)</script>', page, re.S).group(1)
     assert json.loads(data) == [{"shortcut": "menu", "body": "Our menu </script><b>x</b>"}]
     assert '<option value="menu">/menu</option>' in page
+
+
+def test_database_refuses_shortcuts_differing_only_in_case(app, create_user, in_tenant):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from extensions import db
+    from models import QuickReply
+
+    user = create_user()
+    with pytest.raises(IntegrityError):
+        with in_tenant(user.tenant_id) as session:
+            session.add(QuickReply(shortcut="thanks", body="Thank you!"))
+            session.flush()
+            session.add(QuickReply(shortcut="Thanks", body="Thank you too!"))
+            session.flush()
+    with app.app_context():
+        db.session.rollback()
