@@ -1,7 +1,7 @@
 """Blueprint registration and the request-wide glue (tenant scope, errors, template helpers)."""
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, render_template
 from flask_login import current_user
 
 from extensions import db, login_manager

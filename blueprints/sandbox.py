@@ -39,11 +39,16 @@ def sandbox_scope(instance: str) -> Iterator[Channel]:
 def phone(instance: str):
     """The phone screen: scan to link, then write as a customer and see what the business sent."""
     with sandbox_scope(instance) as channel:
-        outbound = db.session.scalars(
-            select(Message).where(Message.direction == Message.OUTBOUND).order_by(Message.id.desc()).limit(20)
-        ).all()
-        return render_template("sandbox/phone.html", channel=channel, outbound=outbound,
-                               form=request.args)
+        return _phone_page(channel, request.args)
+
+
+def _phone_page(channel: Channel, form, errors: list[str] | None = None, status: int = 200):
+    """The phone screen with the last messages the business sent (and any errors)."""
+    outbound = db.session.scalars(
+        select(Message).where(Message.direction == Message.OUTBOUND).order_by(Message.id.desc()).limit(20)
+    ).all()
+    return render_template("sandbox/phone.html", channel=channel, outbound=outbound, form=form,
+                           errors=errors), status
 
 
 @bp.post("/<instance>/scan")
@@ -74,9 +79,7 @@ def inbound(instance: str):
         if errors or not channel.is_connected:
             if not channel.is_connected:
                 errors.append("Scan the QR first: the sandbox is not linked.")
-            outbound = []
-            return render_template("sandbox/phone.html", channel=channel, outbound=outbound, errors=errors,
-                                   form=request.form), 400
+            return _phone_page(channel, request.form, errors, 400)
         simulate_inbound(channel, number.lstrip("+"), name, text)
         db.session.commit()
         flash("Sent to the business.", "success")

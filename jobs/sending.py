@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from extensions import db, get_redis
 from jobs.context import app_job, enqueue_now, tenant_job
-from models import Channel, Contact, Message
+from models import Channel, Message
 from models.base import utcnow
 from models.tenancy import tenant_ids_where, tenant_scope
 from services.channels import ChannelSetupError, get_channel, provider_for, set_state

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import pytest
 from sqlalchemy import select
 
 from extensions import db

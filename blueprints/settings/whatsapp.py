@@ -1,7 +1,7 @@
 """Settings > WhatsApp: link a Cloud API number, a QR-linked device or the sandbox."""
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField
 from wtforms.validators import Optional
