@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
 _PENDING = "messagehub.jobs_after_commit"
 
+# Queues, most urgent first. Workers take from them in this order, and a second worker serves only
+# the first two, so a customer's message and a person's reply never wait behind bulk sends.
+INBOUND_QUEUE = "inbound"          # webhook events, inbound media, sandbox events
+INTERACTIVE_QUEUE = "interactive"  # messages a person is waiting on (inbox replies, confirmations)
+DEFAULT_QUEUE = "default"          # housekeeping and cron jobs
+BULK_QUEUE = "bulk"                # sends on behalf of automations and imports
+ALL_QUEUES = (INBOUND_QUEUE, INTERACTIVE_QUEUE, DEFAULT_QUEUE, BULK_QUEUE)
+
 
 def set_worker_app(app: Flask | None) -> None:
     """Use `app` for jobs run in this process (tests run a worker beside their app)."""

@@ -51,6 +51,8 @@ class Message(TenantScoped, Timestamps, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sending_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The kind of channel an outbound message was queued on (the sandbox phone shows only its own).
+    channel_kind: Mapped[str | None] = mapped_column(String(20))
 
     contact: Mapped[Contact] = relationship(
         Contact,

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -12,11 +14,17 @@ from models.tenancy import TenantScoped
 
 
 class WebhookEvent(TenantScoped, db.Model):
-    """One accepted webhook delivery; `error` says why processing failed, if it did."""
+    """One accepted webhook delivery.
+
+    Processing retries transient failures (`attempts`, `next_attempt_at`) until it succeeds;
+    `failed_at` marks an event that failed for good, with the reason in `error`, until a person
+    re-runs it. `item_errors` lists the items of a delivery that were skipped, and why.
+    """
 
     __tablename__ = "webhook_events"
     __tenant_table_args__ = (
         ForeignKeyConstraint(["tenant_id", "channel_id"], ["channels.tenant_id", "channels.id"], ondelete="CASCADE"),
+        Index("ix_webhook_events_tenant_pending", "tenant_id", "processed_at", "failed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,3 +34,7 @@ class WebhookEvent(TenantScoped, db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    item_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
