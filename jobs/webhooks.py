@@ -1,55 +1,119 @@
-"""Processing stored webhook events, and sweeping up any whose job was lost."""
+"""Processing stored webhook events: retried until they succeed, failures kept visible, nothing lost.
+
+A transient failure (deadlock, lost connection, Redis away) schedules another try with backoff;
+a lasting one marks the event failed with the reason, where the tenant's settings page shows it
+and a person can run it again. The sweep re-enqueues any event whose job was lost.
+"""
 from __future__ import annotations
 
 import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extensions import db
-from jobs.context import app_job, enqueue_now, tenant_job
+from jobs.context import INBOUND_QUEUE, app_job, enqueue_now, tenant_job
 from models import Channel, WebhookEvent
 from models.base import utcnow
 from models.tenancy import tenant_ids_where, tenant_scope
 from services.channels import provider_for
 from services.inbound import apply_events
+from services.transient import is_transient
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
+# Transient failures are retried for as long as they last; the wait grows to ten minutes.
+BACKOFF_SECONDS = (2, 5, 15, 60, 180, 600)
+
+
+def backoff(attempts: int) -> int:
+    """Seconds before try number `attempts + 1`."""
+    return BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1]
 
 
 @tenant_job
-def process_webhook_event(tenant_id: int, event_id: int) -> dict[str, int] | None:
+def process_webhook_event(tenant_id: int, event_id: int) -> dict | str | None:
     """Parse one stored event with its channel's adapter and apply what it says (idempotent)."""
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
-    if event is None or event.processed_at is not None:
+    if event is None or event.processed_at is not None or event.failed_at is not None:
         return None
-    channel = db.session.scalar(select(Channel).where(Channel.id == event.channel_id))
     try:
+        channel = db.session.scalar(select(Channel).where(Channel.id == event.channel_id))
         events = provider_for(channel).parse_webhook(json.loads(event.body))
-        counts = apply_events(channel, events)
-    except Exception as exc:
-        db.session.rollback()
-        event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
-        event.error = f"{type(exc).__name__}: {exc}"[:2000]
+        report = apply_events(channel, events, event.received_at)
+        event.processed_at = utcnow()
+        event.error = None
+        event.next_attempt_at = None
+        event.item_errors = report.skipped or None
         db.session.commit()
-        raise
-    event.processed_at = utcnow()
-    event.error = None
-    db.session.commit()
-    return counts
+    except Exception as exc:
+        _safe_rollback()
+        transient = is_transient(exc)
+        delay = _record_failure(tenant_id, event_id, exc, transient)
+        if delay is None:
+            raise  # not even the failure could be written: the sweep picks the event up again
+        if transient:
+            log.warning("webhook event %s: %s; retrying in %ss", event_id, type(exc).__name__, delay)
+            _enqueue_retry(tenant_id, event_id, delay)
+            return "retrying"
+        log.exception("webhook event %s failed", event_id)
+        return "failed"
+    return report.counts
+
+
+def _safe_rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it on next use
+        db.session.close()
+
+
+def _record_failure(tenant_id: int, event_id: int, exc: Exception, transient: bool) -> int | None:
+    """Write the failure on the event in its own transaction; returns the retry delay, None if it could not."""
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    now = utcnow()
+    try:
+        attempts = db.session.scalar(select(WebhookEvent.attempts).where(WebhookEvent.id == event_id)) or 0
+        delay = backoff(attempts + 1)
+        values = {"attempts": attempts + 1, "error": reason}
+        if transient:
+            values["next_attempt_at"] = now + timedelta(seconds=delay)
+        else:
+            values["failed_at"] = now
+        db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        return delay
+    except Exception:
+        log.warning("could not record the failure of webhook event %s (tenant %s)", event_id, tenant_id)
+        _safe_rollback()
+        return None
+
+
+def _enqueue_retry(tenant_id: int, event_id: int, delay: float) -> None:
+    try:
+        enqueue_now(process_webhook_event, tenant_id, event_id, delay=delay, queue_name=INBOUND_QUEUE)
+    except Exception:  # Redis away: next_attempt_at is on the row and the sweep honours it
+        log.warning("could not schedule the retry of webhook event %s; the sweep will", event_id)
+
+
+def _pending(now):
+    """Events stored but not done, whose job is overdue (lost with Redis, or a retry never scheduled)."""
+    return (WebhookEvent.processed_at.is_(None), WebhookEvent.failed_at.is_(None),
+            WebhookEvent.received_at < now - STALE_AFTER,
+            WebhookEvent.next_attempt_at.is_(None) | (WebhookEvent.next_attempt_at < now - STALE_AFTER))
 
 
 @app_job
 def requeue_stale_events() -> int:
-    """Enqueue events stored but never processed (Redis lost the job, or it was down)."""
-    cutoff = utcnow() - STALE_AFTER
-    pending = (WebhookEvent.processed_at.is_(None), WebhookEvent.error.is_(None), WebhookEvent.received_at < cutoff)
+    """Enqueue events stored but never finished (Redis lost the job, or it was down)."""
+    pending = _pending(utcnow())
     count = 0
     for tenant_id in tenant_ids_where(WebhookEvent, *pending):
         with tenant_scope(tenant_id):
-            for event_id in db.session.scalars(select(WebhookEvent.id).where(*pending).limit(500)):
-                enqueue_now(process_webhook_event, tenant_id, event_id)
+            for event_id in db.session.scalars(select(WebhookEvent.id).where(*pending)
+                                               .order_by(WebhookEvent.id).limit(500)):
+                enqueue_now(process_webhook_event, tenant_id, event_id, queue_name=INBOUND_QUEUE)
                 count += 1
     return count

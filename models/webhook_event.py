@@ -37,4 +37,4 @@ class WebhookEvent(TenantScoped, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    item_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    item_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))

@@ -1,114 +1,197 @@
-"""Turning provider events into contacts, messages, receipts, opt-outs and channel state."""
+"""Turning provider events into contacts, messages, receipts, opt-outs and channel state.
+
+Each item of a delivery is applied on its own savepoint: one bad item is recorded and skipped,
+the rest are stored. Transient database errors are not swallowed here; they abort the whole
+delivery so the job can retry it. Contacts a delivery touches are created and locked up front
+in a stable order, so two deliveries naming the same customers cannot deadlock.
+"""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
+from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import Channel, Contact, Message
 from models.base import utcnow
-from jobs.context import enqueue_after_commit
 from services.channels import set_state
 from services.messaging import as_utc
 from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
+from services.transient import is_transient
+from services.upsert import insert_ignoring_conflicts
 from whatsapp.base import ConnectionEvent, Event, InboundMessage, OptOutEvent, StatusUpdate
 
 log = logging.getLogger(__name__)
+PROVIDER_ID_MAX = 128
+PROFILE_NAME_MAX = 200
+ERROR_CODE_MAX = 32
+TYPE_MAX = 20
 
 
-def apply_events(channel: Channel, events: list[Event]) -> dict[str, int]:
-    """Apply each event once; returns counts by kind for the event record."""
-    counts: dict[str, int] = {}
-    for event in events:
+@dataclasses.dataclass
+class ApplyReport:
+    """What a delivery did: counts by kind of event, and the items skipped with their reason."""
+
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    skipped: list[dict] = dataclasses.field(default_factory=list)
+
+
+def apply_events(channel: Channel, events: list[Event], received_at: datetime | None = None) -> ApplyReport:
+    """Apply each event once, each on its own savepoint; transient errors propagate for a retry."""
+    received_at = received_at or utcnow()
+    report = ApplyReport()
+    contacts = _lock_contacts(events)
+    for index, event in enumerate(events):
         handler = _HANDLERS.get(type(event))
         if handler is None:
             continue
-        if handler(channel, event):
-            counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
-    channel.last_activity_at = utcnow()
-    return counts
-
-
-def find_or_create_contact(wa_id: str, profile_name: str | None) -> Contact | None:
-    """The contact for a WhatsApp id, created on first contact; None for an unusable number."""
-    try:
-        phone = normalize_phone("+" + wa_id.lstrip("+"), strict=False)
-    except InvalidPhone:
-        log.warning("inbound event from an unusable WhatsApp id ignored")
-        return None
-    contact = db.session.scalar(select(Contact).where(Contact.phone == phone))
-    if contact is None:
-        contact = Contact(name=(profile_name or phone)[: Contact.NAME_MAX], phone=phone, profile_name=profile_name)
         try:
             with db.session.begin_nested():
-                db.session.add(contact)
-        except IntegrityError:  # created concurrently by another event of the same burst
-            contact = db.session.scalar(select(Contact).where(Contact.phone == phone))
-    elif profile_name and contact.profile_name != profile_name:
+                changed = handler(channel, event, contacts, as_utc(received_at))
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("webhook item %s skipped: %s", index, exc)
+            report.skipped.append({"item": index, "kind": type(event).__name__,
+                                   "error": f"{type(exc).__name__}: {exc}"[:500]})
+            continue
+        if changed:
+            name = type(event).__name__
+            report.counts[name] = report.counts.get(name, 0) + 1
+    channel.last_activity_at = utcnow()
+    return report
+
+
+def fit_provider_id(value) -> str | None:
+    """A provider message id that fits the column: longer ids become a stable digest, so dedupe still works."""
+    if value is None:
+        return None
+    value = str(value)
+    if len(value) <= PROVIDER_ID_MAX:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _text(value) -> str | None:
+    """Message text as a string, whatever shape the provider sent."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _phone_for(wa_id) -> str | None:
+    try:
+        return normalize_phone("+" + str(wa_id).lstrip("+"), strict=False)
+    except InvalidPhone:
+        return None
+
+
+def _lock_contacts(events: list[Event]) -> dict[str, Contact]:
+    """Create missing contacts and lock every contact the delivery names, in phone order.
+
+    A stable order is what keeps concurrent deliveries from waiting on each other in a cycle.
+    """
+    wanted: dict[str, str | None] = {}
+    for event in events:
+        wa_id = getattr(event, "wa_id", None)
+        phone = _phone_for(wa_id) if wa_id else None
+        if phone and (phone not in wanted or not wanted[phone]):
+            wanted[phone] = _profile_name(getattr(event, "profile_name", None))
+    if not wanted:
+        return {}
+    phones = sorted(wanted)
+    insert_ignoring_conflicts(Contact, [{"phone": phone, "name": (wanted[phone] or phone)[: Contact.NAME_MAX],
+                                         "profile_name": wanted[phone]} for phone in phones],
+                              conflict_columns=["tenant_id", "phone"])
+    rows = db.session.scalars(select(Contact).where(Contact.phone.in_(phones))
+                              .order_by(Contact.phone).with_for_update()).all()
+    return {contact.phone: contact for contact in rows}
+
+
+def _profile_name(value) -> str | None:
+    if value is None:
+        return None
+    return str(value)[:PROFILE_NAME_MAX] or None
+
+
+def _contact_for(contacts: dict[str, Contact], wa_id, profile_name=None) -> Contact | None:
+    phone = _phone_for(wa_id)
+    if phone is None:
+        log.warning("inbound event from an unusable WhatsApp id ignored")
+        return None
+    contact = contacts.get(phone)
+    if contact is None:  # not in the delivery's up-front list (a handler asked for another number)
+        contact = db.session.scalar(select(Contact).where(Contact.phone == phone))
+    profile_name = _profile_name(profile_name)
+    if contact is not None and profile_name and contact.profile_name != profile_name:
         contact.profile_name = profile_name
     return contact
 
 
-def _inbound(channel: Channel, event: InboundMessage) -> bool:
-    existing = db.session.scalar(select(Message.id).where(Message.provider_message_id == event.provider_message_id))
-    if existing is not None:
+def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: datetime) -> bool:
+    provider_id = fit_provider_id(event.provider_message_id)
+    if db.session.scalar(select(Message.id).where(Message.provider_message_id == provider_id)) is not None:
         return False  # duplicate delivery
-    contact = find_or_create_contact(event.wa_id, event.profile_name)
+    contact = _contact_for(contacts, event.wa_id, event.profile_name)
     if contact is None:
         return False
+    # A signed message may claim any time; a future one must not hold the 24-hour window open.
+    at = min(as_utc(event.timestamp) or received_at, received_at)
     media = dataclasses.asdict(event.media) if event.media else None
-    message = Message(contact_id=contact.id, direction=Message.INBOUND, type=event.type, body=event.text,
-                      media=media, payload=_jsonable(event.payload) or None, status="received",
-                      context_message_id=event.context_message_id, provider_message_id=event.provider_message_id,
-                      received_at=event.timestamp)
+    message = Message(contact_id=contact.id, direction=Message.INBOUND, type=str(event.type)[:TYPE_MAX],
+                      body=_text(event.text), media=_jsonable(media), payload=_jsonable(event.payload) or None,
+                      status="received", context_message_id=fit_provider_id(event.context_message_id),
+                      provider_message_id=provider_id, received_at=at)
     try:
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:
-        return False
-    if contact.last_inbound_at is None or as_utc(contact.last_inbound_at) < event.timestamp:
-        contact.last_inbound_at = event.timestamp
-    if contact.last_message_at is None or as_utc(contact.last_message_at) < event.timestamp:
-        contact.last_message_at = event.timestamp
+        return False  # a concurrent delivery of the same message stored it first
+    if contact.last_inbound_at is None or as_utc(contact.last_inbound_at) < at:
+        contact.last_inbound_at = at
+    if contact.last_message_at is None or as_utc(contact.last_message_at) < at:
+        contact.last_message_at = at
     if message.media:
         from jobs.media import fetch_inbound_media
 
-        enqueue_after_commit(fetch_inbound_media, message.tenant_id, message.id)
-    keyword = event.text if event.type in ("text", "button", "interactive") else None
-    if keyword:
-        handle_inbound_text(contact, keyword)
+        enqueue_after_commit(fetch_inbound_media, message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
+    if message.type in ("text", "button", "interactive") and message.body:
+        handle_inbound_text(contact, message.body)
     return True
 
 
-def _status(channel: Channel, event: StatusUpdate) -> bool:
-    message = db.session.scalar(select(Message).where(Message.provider_message_id == event.provider_message_id))
+def _status(channel: Channel, event: StatusUpdate, contacts, received_at: datetime) -> bool:
+    provider_id = fit_provider_id(event.provider_message_id)
+    message = db.session.scalar(select(Message).where(Message.provider_message_id == provider_id))
     if message is None:
         log.info("receipt for an unknown message ignored")
         return False
-    changed = message.apply_status(event.status, event.timestamp, error_code=event.error_code,
-                                   error_title=event.error_title)
-    if event.status == "failed" and str(event.error_code) == "131050":
+    at = min(as_utc(event.timestamp) or received_at, received_at)
+    code = None if event.error_code is None else str(event.error_code)[:ERROR_CODE_MAX]
+    changed = message.apply_status(str(event.status), at, error_code=code, error_title=_text(event.error_title))
+    if event.status == "failed" and code == "131050":
         handle_provider_opt_out(message.contact)
     return changed
 
 
-def _opt_out(channel: Channel, event: OptOutEvent) -> bool:
-    contact = find_or_create_contact(event.wa_id, None)
+def _opt_out(channel: Channel, event: OptOutEvent, contacts, received_at: datetime) -> bool:
+    contact = _contact_for(contacts, event.wa_id)
     return contact is not None and handle_provider_opt_out(contact)
 
 
-def _connection(channel: Channel, event: ConnectionEvent) -> bool:
+def _connection(channel: Channel, event: ConnectionEvent, contacts, received_at: datetime) -> bool:
     set_state(channel, event.state, phone_number=event.phone_number, profile_name=event.profile_name, qr=event.qr)
     return True
 
 
 def _jsonable(value):
-    import json
-
     return json.loads(json.dumps(value, default=str)) if value else value
 
 

@@ -6,7 +6,7 @@ import json
 from flask import current_app
 
 from extensions import db
-from jobs.context import enqueue_after_commit
+from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import Channel, WebhookEvent
 from whatsapp.base import ConnectionState
 from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
@@ -26,7 +26,8 @@ def sandbox_provider(channel: Channel) -> SandboxProvider:
         delays = current_app.config["SANDBOX_RECEIPT_DELAYS"]
         for status, delay in zip(("sent", "delivered", "read"), delays):
             body = sandbox_body(channel.instance_name, "status", id=provider_message_id, status=status, to=to)
-            enqueue_after_commit(emit_sandbox_event, channel.tenant_id, channel.id, body, delay=delay)
+            enqueue_after_commit(emit_sandbox_event, channel.tenant_id, channel.id, body, delay=delay,
+                                 queue_name=INBOUND_QUEUE)
 
     return SandboxProvider(channel.instance_name, phone_url=phone_url(channel),
                            state=ConnectionState(channel.state), on_send=schedule_receipts)
@@ -39,7 +40,7 @@ def record_sandbox_event(channel: Channel, body: dict) -> WebhookEvent:
     event = WebhookEvent(channel_id=channel.id, source=Channel.SANDBOX, body=json.dumps(body))
     db.session.add(event)
     db.session.flush()
-    enqueue_after_commit(process_webhook_event, channel.tenant_id, event.id)
+    enqueue_after_commit(process_webhook_event, channel.tenant_id, event.id, queue_name=INBOUND_QUEUE)
     return event
 
 

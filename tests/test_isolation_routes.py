@@ -20,12 +20,15 @@ OWNERS = {
     "tag_id": "tag",
     "message_id": "message",
     "quick_reply_id": "quick_reply",
+    "event_id": "webhook_event",
 }
 
 
 def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     """One of everything a route can address, owned by `tenant_id`."""
-    from models import Message, QuickReply
+    from models import Message, QuickReply, WebhookEvent
+    from models.base import utcnow
+    from services.channels import ensure_channel
     from services.media_store import save_media
 
     with in_tenant(tenant_id):
@@ -37,9 +40,13 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
                           media={"path": save_media(b"\xff\xd8\xff\xe0owned", "image/jpeg"), "mime_type": "image/jpeg",
                                  "filename": "owned.jpg", "size": 9})
         quick_reply = QuickReply(shortcut="owned", body="keep me")
-        db.session.add_all([message, quick_reply])
+        # A delivery that failed for good, so "run again" has something to act on.
+        event = WebhookEvent(channel_id=ensure_channel("sandbox").id, source="sandbox", body="{}",
+                             failed_at=utcnow(), error="KeyError: 'entry'", attempts=1)
+        db.session.add_all([message, quick_reply, event])
         db.session.flush()
-        return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id}
+        return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
+                "webhook_event": event.id}
 
 
 def snapshot(app) -> str:

@@ -1,3 +1,3 @@
 """Account settings and WhatsApp linking."""
-from blueprints.settings import whatsapp  # noqa: F401  (registers the WhatsApp routes on bp)
+from blueprints.settings import events, whatsapp  # noqa: F401  (register their routes on bp)
 from blueprints.settings.views import bp  # noqa: F401

@@ -191,7 +191,7 @@ def test_routing_between_two_tenants(app, hook, run_jobs, create_user, login, cl
 def test_failed_processing_says_why_on_the_event(app, hook, run_jobs, monkeypatch):
     import services.inbound
 
-    def explode(channel, events):
+    def explode(channel, events, *_):
         raise RuntimeError("database hiccup")
 
     monkeypatch.setattr("jobs.webhooks.apply_events", explode)

@@ -60,31 +60,10 @@ def new_page(browser, request):
 
 @pytest.fixture
 def worker_process(app, live_server):
-    """A real `rq worker --with-scheduler` process configured like `app` (same database, Redis, keys)."""
-    import subprocess
-    import sys
-    import time
+    """A real `rq worker --with-scheduler` process on every queue, configured like `app`."""
+    from tests.workers import start_worker, stop_worker, wait_for_workers
 
-    root = Path(__file__).resolve().parents[2]
-    config = app.config
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": config["REDIS_URL"],
-        "MESSAGEHUB_INSTANCE": config["MESSAGEHUB_INSTANCE"], "SECRET_KEY": config["SECRET_KEY"],
-        "MESSAGEHUB_ENCRYPTION_KEYS": ",".join(config["ENCRYPTION_KEYS"]), "PUBLIC_BASE_URL": live_server,
-        "WHATSAPP_GRAPH_URL": config["WHATSAPP_GRAPH_URL"], "WHATSAPP_GRAPH_VERSION": config["WHATSAPP_GRAPH_VERSION"],
-        "WHATSAPP_GATEWAY_URL": config["WHATSAPP_GATEWAY_URL"] or "", "WHATSAPP_GATEWAY_KEY": config["WHATSAPP_GATEWAY_KEY"] or "",
-        "SANDBOX_RECEIPT_DELAYS": ",".join(str(d) for d in config["SANDBOX_RECEIPT_DELAYS"]),
-    })
-    rq = str(Path(sys.executable).parent / "rq")
-    log = open(Path(config["MESSAGEHUB_INSTANCE"]) / "worker.log", "w")
-    process = subprocess.Popen([rq, "worker", "--with-scheduler", "-w", "jobs.worker.AppWorker", "--url", config["REDIS_URL"], "--path", str(root),
-                                "default"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    time.sleep(0.5)
+    process = start_worker(app)  # live_server has already pointed PUBLIC_BASE_URL at itself
+    wait_for_workers(app, 1)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_worker(process)

@@ -1,0 +1,43 @@
+"""Webhook deliveries that could not be processed: what the tenant sees, and running them again."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from extensions import db
+from jobs.context import INBOUND_QUEUE, enqueue_after_commit
+from models import WebhookEvent
+
+SHOWN = 20
+
+
+def failed_events(limit: int = SHOWN) -> list[WebhookEvent]:
+    """The newest deliveries that failed for good, for the settings page."""
+    return list(db.session.scalars(select(WebhookEvent).where(WebhookEvent.failed_at.is_not(None))
+                                   .order_by(WebhookEvent.id.desc()).limit(limit)))
+
+
+def event_health() -> dict[str, int]:
+    """Counts of deliveries that failed, are waiting for a retry, or were stored with items skipped."""
+    failed = func.count().filter(WebhookEvent.failed_at.is_not(None))
+    retrying = func.count().filter(WebhookEvent.processed_at.is_(None), WebhookEvent.failed_at.is_(None),
+                                   WebhookEvent.attempts > 0)
+    skipped = func.count().filter(WebhookEvent.processed_at.is_not(None), WebhookEvent.item_errors.is_not(None))
+    row = db.session.execute(select(failed, retrying, skipped).select_from(WebhookEvent)).one()
+    return {"failed": row[0], "retrying": row[1], "skipped": row[2]}
+
+
+def rerun_event(event: WebhookEvent) -> None:
+    """Process a failed or partly skipped delivery again (items already stored are not stored twice)."""
+    from jobs.webhooks import process_webhook_event
+
+    event.failed_at = event.processed_at = event.next_attempt_at = None
+    event.attempts, event.error, event.item_errors = 0, None, None
+    enqueue_after_commit(process_webhook_event, event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
+
+
+def rerun_failed() -> int:
+    """Run every failed delivery again; returns how many."""
+    events = list(db.session.scalars(select(WebhookEvent).where(WebhookEvent.failed_at.is_not(None))))
+    for event in events:
+        rerun_event(event)
+    return len(events)

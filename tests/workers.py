@@ -1,0 +1,78 @@
+"""Real `rq worker` processes configured like a test app (same database, Redis, keys and fakes)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jobs.context import ALL_QUEUES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worker_env(app, **extra: str) -> dict[str, str]:
+    """The environment a worker process needs to build the same app as `app`."""
+    config = app.config
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": config["REDIS_URL"],
+        "MESSAGEHUB_INSTANCE": config["MESSAGEHUB_INSTANCE"], "SECRET_KEY": config["SECRET_KEY"],
+        "MESSAGEHUB_ENCRYPTION_KEYS": ",".join(config["ENCRYPTION_KEYS"]),
+        "PUBLIC_BASE_URL": config["PUBLIC_BASE_URL"],
+        "WHATSAPP_GRAPH_URL": config["WHATSAPP_GRAPH_URL"], "WHATSAPP_GRAPH_VERSION": config["WHATSAPP_GRAPH_VERSION"],
+        "WHATSAPP_GATEWAY_URL": config["WHATSAPP_GATEWAY_URL"] or "",
+        "WHATSAPP_GATEWAY_KEY": config["WHATSAPP_GATEWAY_KEY"] or "",
+        "SANDBOX_RECEIPT_DELAYS": ",".join(str(d) for d in config["SANDBOX_RECEIPT_DELAYS"]),
+    })
+    env.update(extra)
+    return env
+
+
+def start_worker(app, queues=ALL_QUEUES, *, scheduler: bool = True, name: str = "worker", **extra_env: str):
+    """Start `rq worker -w jobs.worker.AppWorker` on `queues`; its output goes to <instance>/<name>.log."""
+    rq = str(Path(sys.executable).parent / "rq")
+    command = [rq, "worker", "-w", "jobs.worker.AppWorker", "--url", app.config["REDIS_URL"], "--path", str(ROOT)]
+    if scheduler:
+        command.append("--with-scheduler")
+    log = open(Path(app.config["MESSAGEHUB_INSTANCE"]) / f"{name}.log", "w")
+    process = subprocess.Popen([*command, *queues], cwd=ROOT, env=worker_env(app, **extra_env),
+                               stdout=log, stderr=subprocess.STDOUT)
+    process.log_file = log
+    return process
+
+
+def wait_for_workers(app, count: int, timeout: float = 30) -> None:
+    """Block until `count` workers have registered with Redis (each builds its app first)."""
+    from rq import Worker
+
+    connection = app.extensions["messagehub.redis"]
+    deadline = time.monotonic() + timeout
+    while Worker.count(connection=connection) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} workers did not start within {timeout}s")
+        time.sleep(0.1)
+
+
+def stop_worker(process) -> None:
+    """Stop a worker started by `start_worker`."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.log_file.close()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy; raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not reached within {timeout}s")
+        time.sleep(interval)
