@@ -25,6 +25,13 @@ INTERACTIVE_QUEUE = "interactive"  # messages a person is waiting on (inbox repl
 DEFAULT_QUEUE = "default"          # housekeeping and cron jobs
 BULK_QUEUE = "bulk"                # sends on behalf of automations and imports
 ALL_QUEUES = (INBOUND_QUEUE, INTERACTIVE_QUEUE, DEFAULT_QUEUE, BULK_QUEUE)
+# Message origins a person is waiting on; every other origin sends through the bulk queue.
+INTERACTIVE_ORIGINS = frozenset({"inbox", "system"})
+
+
+def send_queue(origin: str) -> str:
+    """The queue a message of `origin` is sent through."""
+    return INTERACTIVE_QUEUE if origin in INTERACTIVE_ORIGINS else BULK_QUEUE
 
 
 def set_worker_app(app: Flask | None) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import ColumnElement
 
 from extensions import db
-from jobs.context import enqueue_after_commit
+from jobs.context import enqueue_after_commit, send_queue
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from services.channels import get_channel
@@ -75,14 +75,19 @@ def _ensure_window(contact: Contact, channel: Channel) -> None:
                           "last 24 hours, so WhatsApp only allows an approved template.")
 
 
-def _queue(message: Message, contact: Contact) -> Message:
+def _queue(message: Message, contact: Contact, channel: Channel) -> Message:
+    message.channel_kind = channel.kind
     db.session.add(message)
     db.session.flush()
     contact.last_message_at = utcnow()
+    _enqueue_send(message)
+    return message
+
+
+def _enqueue_send(message: Message) -> None:
     from jobs.sending import send_message
 
-    enqueue_after_commit(send_message, message.tenant_id, message.id)
-    return message
+    enqueue_after_commit(send_message, message.tenant_id, message.id, queue_name=send_queue(message.origin))
 
 
 def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool = False) -> Message:
@@ -95,7 +100,7 @@ def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool
     channel = ensure_can_send(contact, get_channel(), bulk=bulk)
     _ensure_window(contact, channel)
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type="text", body=body,
-                          status="queued", origin=origin), contact)
+                          status="queued", origin=origin), contact, channel)
 
 
 def queue_media(contact: Contact, data: bytes, filename: str, mime_type: str, caption: str = "", *,
@@ -113,7 +118,7 @@ def queue_media(contact: Contact, data: bytes, filename: str, mime_type: str, ca
     mime_type = (mime_type or "").split(";")[0].strip().lower()
     media = {"path": save_media(data, mime_type), "mime_type": mime_type, "filename": filename, "size": len(data)}
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type=kind, body=caption or None,
-                          media=media, status="queued", origin=origin), contact)
+                          media=media, status="queued", origin=origin), contact, channel)
 
 
 def queue_template(contact: Contact, template: MessageTemplate, variables: list[str], *, origin: str = "inbox",
@@ -133,17 +138,22 @@ def queue_template(contact: Contact, template: MessageTemplate, variables: list[
     payload = {"template": {"name": template.name, "language": template.language, "components": components}}
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type="template",
                           body=render_text(template, variables), payload=payload, status="queued",
-                          origin=origin), contact)
+                          origin=origin), contact, channel)
 
 
-def retry_message(message: Message) -> Message:
-    """Queue a failed outbound message again (a person decided to)."""
-    if message.direction != Message.OUTBOUND or message.status != "failed":
+def retry_message(message: Message, *, confirmed: bool = False) -> Message:
+    """Queue a failed outbound message again (a person decided to).
+
+    A message whose fate is unknown may already be on the customer's phone, so sending it
+    again needs the person to confirm they accept a possible duplicate.
+    """
+    if message.direction != Message.OUTBOUND or message.status not in ("failed", "unknown"):
         raise SendRefused("Only failed messages can be retried.")
-    ensure_can_send(message.contact, get_channel())
+    if message.status == "unknown" and not confirmed:
+        raise SendRefused("WhatsApp may already have delivered this message. Confirm to send it again.")
+    channel = ensure_can_send(message.contact, get_channel())
     message.status, message.error_code, message.error_title = "queued", None, None
     message.attempts, message.next_attempt_at, message.sending_started_at = 0, None, None
-    from jobs.sending import send_message
-
-    enqueue_after_commit(send_message, message.tenant_id, message.id)
+    message.channel_kind = channel.kind
+    _enqueue_send(message)
     return message

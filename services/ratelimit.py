@@ -49,6 +49,30 @@ return 0
 """
 
 
+# Same state as above, but the caller always takes a slot: the next free one, possibly in the future.
+# Returns the microseconds until that slot (0: now). A caller that books a future slot schedules its
+# work for then instead of holding a worker while it waits.
+_RESERVE_LUA = """
+if redis.replicate_commands then redis.replicate_commands() end
+
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local slot = tat - (burst - 1) * interval
+local wait = 0
+if slot > now then wait = slot - now end
+
+local new_tat = tat + interval
+local ttl_ms = math.max(1, math.ceil((new_tat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
+return math.ceil(wait)
+"""
+
+
 class RateLimitTimeout(Exception):
     """No send slot became free within the allowed time."""
 
@@ -76,6 +100,7 @@ class RateLimiter:
         self.prefix = prefix
         self._rng = rng or random.Random()
         self._script = redis.register_script(_GCRA_LUA)
+        self._reserve_script = redis.register_script(_RESERVE_LUA)
 
     def _key(self, key: str) -> str:
         """The Redis key holding the state for `key`."""
@@ -94,6 +119,15 @@ class RateLimiter:
         wait = wait_us / 1_000_000.0
         # Jitter stays out of the script so the shared state remains a pure function of time.
         if jitter:
+            wait += self._rng.random() * jitter * (interval_us / 1_000_000.0)
+        return wait
+
+    def reserve(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0) -> float:
+        """Book the next free send slot and return the seconds until it (0.0: now); never waits."""
+        _validate(rate_per_second, burst, jitter)
+        interval_us = 1_000_000.0 / rate_per_second
+        wait = int(self._reserve_script(keys=[self._key(key)], args=[repr(interval_us), burst])) / 1_000_000.0
+        if wait and jitter:
             wait += self._rng.random() * jitter * (interval_us / 1_000_000.0)
         return wait
 

@@ -139,7 +139,7 @@ def retry(message_id: int):
     contact_id = message.contact_id
     error = None
     try:
-        retry_message(message)
+        retry_message(message, confirmed=request.form.get("confirm_duplicate") == "1")
         db.session.commit()
     except SendRefused as exc:
         db.session.rollback()
