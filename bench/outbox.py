@@ -67,8 +67,12 @@ def queue_all(app, tenant_id: int) -> float:
     return time.time()
 
 
-def progress(app, tenant_id: int) -> tuple[int, int, list[float]]:
-    """(sent, failed, queued->sent seconds) so far."""
+def progress(app, tenant_id: int, committed_at: float) -> tuple[int, int, list[float]]:
+    """(sent, failed, seconds from the queueing commit to sent) so far.
+
+    Measured from the commit, when the jobs become visible to workers, not from each row's
+    created_at: creating a thousand rows takes a while and is not the outbox's latency.
+    """
     from sqlalchemy import select
 
     from extensions import db
@@ -79,7 +83,7 @@ def progress(app, tenant_id: int) -> tuple[int, int, list[float]]:
     with app.app_context(), tenant_scope(tenant_id):
         rows = db.session.execute(select(Message.status, Message.created_at, Message.sent_at)).all()
         db.session.remove()
-    sent = [(as_utc(s) - as_utc(c)).total_seconds() for status, c, s in rows if status == "sent" and s]
+    sent = [as_utc(s).timestamp() - committed_at for status, _c, s in rows if status == "sent" and s]
     return len(sent), sum(1 for r in rows if r[0] == "failed"), sent
 
 
@@ -123,15 +127,18 @@ def main() -> int:
         os.environ.update(env)
         app, tenant_id = prepare(args.rate, args.messages)
         rq = str(Path(sys.executable).parent / "rq")
-        workers = [subprocess.Popen([rq, "worker", "-w", "jobs.worker.AppWorker", "--url", env["REDIS_URL"], "--path", str(ROOT),
-                                     "--logging_level", "WARNING", "default"],
+        from jobs.context import ALL_QUEUES
+
+        workers = [subprocess.Popen([rq, "worker", "-w", "jobs.worker.AppWorker", "--url", env["REDIS_URL"],
+                                     "--path", str(ROOT), "--with-scheduler", "--logging_level", "WARNING",
+                                     *ALL_QUEUES],
                                     cwd=ROOT, env={**os.environ, **env}) for _ in range(args.workers)]
         try:
             wait_for_workers(env["REDIS_URL"], args.workers)  # the clock starts with every worker ready
             started = queue_all(app, tenant_id)
             deadline = started + 600
             while time.time() < deadline:
-                sent, failed, latencies = progress(app, tenant_id)
+                sent, failed, latencies = progress(app, tenant_id, started)
                 if sent + failed >= args.messages:
                     break
                 time.sleep(0.25)
@@ -154,7 +161,7 @@ def main() -> int:
     print(f"sent {sent}, failed {failed}, provider received {provider_sent} (duplicates: {provider_sent - sent})")
     print(f"achieved: {sent / elapsed:.1f} messages/s over {elapsed:.1f} s "
           f"({100 * sent / elapsed / args.rate:.0f}% of the configured rate)")
-    print(f"queued -> sent: p50 {pct(50):.2f} s  p99 {pct(99):.2f} s  max {latencies[-1]:.2f} s")
+    print(f"commit -> sent: p50 {pct(50):.2f} s  p99 {pct(99):.2f} s  max {latencies[-1]:.2f} s")
     return 0 if sent == args.messages and provider_sent == sent else 1
 
 

@@ -81,25 +81,26 @@ def _refusal(channel: Channel | None) -> str | None:
 
 
 def _wait_for_slot(tenant_id: int, message_id: int) -> str | None:
-    """Book the channel's next send slot; a far one reschedules the job for then ("scheduled")."""
-    message = db.session.scalar(select(Message).where(Message.id == message_id))
-    if message is None or message.status != "queued":
-        return "skipped"
+    """Book the channel's next send slot; a far one reschedules the job for then ("scheduled").
+
+    The message's status is not read here: the claim that follows is guarded anyway, and a slot
+    booked for a message that turns out to be sent already is merely skipped.
+    """
     channel = get_channel()
     if _refusal(channel) is not None:
-        db.session.commit()
         return None  # the claim that follows fails the message with the reason
     rate, burst, jitter = channel_rate(channel.kind, channel.rate_per_second)
-    origin = message.origin
-    db.session.commit()
     wait = RateLimiter(get_redis()).reserve(f"channel:{channel.id}", rate, burst, jitter=jitter)
     if wait <= SLEEP_AT_MOST:
         time.sleep(wait)
         return None
-    db.session.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
-                       .values(next_attempt_at=utcnow() + timedelta(seconds=wait))
-                       .execution_options(synchronize_session=False))
+    origin = db.session.scalar(
+        update(Message).where(Message.id == message_id, Message.status == "queued")
+        .values(next_attempt_at=utcnow() + timedelta(seconds=wait)).returning(Message.origin)
+        .execution_options(synchronize_session=False))
     db.session.commit()
+    if origin is None:
+        return "skipped"
     enqueue_now(send_message, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
     return "scheduled"
 
