@@ -1,4 +1,4 @@
-"""Command-line tools: `flask create-admin`, `flask seed-demo`."""
+"""Command-line tools: `flask create-admin`, `flask seed-demo`, `flask rotate-keys`, `flask webhook-events`."""
 from __future__ import annotations
 
 import secrets
@@ -28,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(rotate_keys)
+    app.cli.add_command(webhook_events)
 
 
 def _new_password() -> str:
@@ -94,3 +95,19 @@ def rotate_keys() -> None:
     count = rotate_encryption_keys()
     db.session.commit()
     click.echo(f"Re-encrypted {count} secret(s) under the current key. Older keys can be removed now.")
+
+
+@click.command("webhook-events")
+@with_appcontext
+@click.option("--rerun", is_flag=True, help="Run every failed delivery again (after fixing the cause).")
+def webhook_events(rerun: bool) -> None:
+    """List tenants whose webhook deliveries failed or are being retried; optionally run the failed ones again."""
+    from services.webhook_events import failures_by_tenant, rerun_all_tenants
+
+    report = failures_by_tenant()
+    if not report:
+        click.echo("Every stored webhook delivery was processed.")
+    for tenant_id, counts in sorted(report.items()):
+        click.echo(f"tenant {tenant_id}: {counts['failed']} failed, {counts['retrying']} retrying")
+    if rerun:
+        click.echo(f"Queued {rerun_all_tenants()} failed deliveries to run again.")

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from extensions import db
 from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import WebhookEvent
+from models.tenancy import tenant_ids_where, tenant_scope
 
 SHOWN = 20
 
@@ -41,3 +42,24 @@ def rerun_failed() -> int:
     for event in events:
         rerun_event(event)
     return len(events)
+
+
+def failures_by_tenant() -> dict[int, dict[str, int]]:
+    """Across the install: each tenant with unfinished deliveries, and its counts (for operators)."""
+    unfinished = WebhookEvent.processed_at.is_(None) & (
+        WebhookEvent.failed_at.is_not(None) | (WebhookEvent.attempts > 0))
+    report = {}
+    for tenant_id in tenant_ids_where(WebhookEvent, unfinished):
+        with tenant_scope(tenant_id):
+            report[tenant_id] = event_health()
+    return report
+
+
+def rerun_all_tenants() -> int:
+    """Run every failed delivery of every tenant again (after a fix was deployed)."""
+    total = 0
+    for tenant_id in tenant_ids_where(WebhookEvent, WebhookEvent.failed_at.is_not(None)):
+        with tenant_scope(tenant_id):
+            total += rerun_failed()
+            db.session.commit()
+    return total

@@ -190,3 +190,30 @@ def test_contacts_of_a_delivery_are_created_once_in_a_stable_order(app, hook, ru
     # Created in one INSERT in phone order, whatever order the delivery named them in.
     assert phones == sorted(f"+{w}" for w in senders)
     assert len(messages_of(app, hook.tenant_id)) == 6
+
+
+def test_operators_see_failures_across_tenants_and_can_run_them_again(app, hook, run_jobs, monkeypatch):
+    monkeypatch.setattr("jobs.webhooks.apply_events", lambda *a, **k: (_ for _ in ()).throw(KeyError("entry")))
+    hook(build_webhook(PHONE_ID, messages=[text("stuck")]))
+    run_jobs()
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["webhook-events"])
+    assert listing.exit_code == 0 and f"tenant {hook.tenant_id}: 1 failed, 0 retrying" in listing.output
+    monkeypatch.undo()
+    rerun = runner.invoke(args=["webhook-events", "--rerun"])
+    assert "Queued 1 failed deliveries" in rerun.output
+    run_jobs()
+    assert [m.body for m in messages_of(app, hook.tenant_id)] == ["stuck"]
+    assert "Every stored webhook delivery was processed." in runner.invoke(args=["webhook-events"]).output
+
+
+def test_running_failed_deliveries_again_touches_only_ones_own(app, client, hook, create_user, login, in_tenant,
+                                                             run_jobs, monkeypatch):
+    monkeypatch.setattr("jobs.webhooks.apply_events", lambda *a, **k: (_ for _ in ()).throw(KeyError("entry")))
+    hook(build_webhook(PHONE_ID, messages=[text("mine")]))
+    run_jobs()
+    intruder = login(create_user(), test_client=app.test_client())
+    assert intruder.post("/settings/whatsapp/events/rerun").status_code == 303
+    [event] = events_of(app, hook.tenant_id)
+    assert event.failed_at is not None  # still failed: the other workspace's "run all" did not reach it
+    assert intruder.post(f"/settings/whatsapp/events/{event.id}/rerun").status_code == 404
