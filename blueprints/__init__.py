@@ -1,13 +1,14 @@
 """Blueprint registration and the request-wide glue (tenant scope, errors, template helpers)."""
 from __future__ import annotations
 
-from flask import Flask, g, render_template
+from flask import Flask, current_app, g, render_template
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
+from blueprints import htmx
 from extensions import db, login_manager
 from models import User
-from models.tenancy import enter_tenant, leave_tenant
-from blueprints import htmx
+from models.tenancy import current_tenant_id_or_none, enter_tenant, leave_tenant, tenant_scope
 
 
 def register_blueprints(app: Flask) -> None:
@@ -17,15 +18,17 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.inbox import bp as inbox_bp
     from blueprints.main import bp as main_bp
     from blueprints.media import bp as media_bp
-    from blueprints.settings import bp as settings_bp
     from blueprints.sandbox import bp as sandbox_bp
+    from blueprints.settings import bp as settings_bp
     from blueprints.tags import bp as tags_bp
     from blueprints.webhooks import bp as webhooks_bp
 
     for blueprint in (main_bp, auth_bp, inbox_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp, media_bp):
         app.register_blueprint(blueprint)
 
-    app.before_request(_enter_request_scope)
+    # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
+    # and the error page they lead to must already run as the user's tenant.
+    app.before_request_funcs.setdefault(None, []).insert(0, _enter_request_scope)
     app.teardown_request(_leave_request_scope)
     app.after_request(_security_headers)
     _register_error_pages(app)
@@ -59,20 +62,41 @@ def _security_headers(response):
     return response
 
 
+ERROR_PAGES = {
+    400: ("Bad request", None),
+    403: ("Forbidden", "You cannot do that."),
+    404: ("Not found", "There is nothing here."),
+    405: ("Method not allowed", "This address does not accept that request."),
+    413: ("Too large", "The upload is larger than this server accepts."),
+    429: ("Slow down", None),
+    500: ("Something went wrong", "The error was logged. Try again in a moment."),
+}
+
+
 def _register_error_pages(app: Flask) -> None:
     def render_error(code: int, title: str, message: str):
         template = "errors/_error.html" if htmx.is_htmx() else "errors/error.html"
         return render_template(template, code=code, title=title, message=message), code
 
-    app.register_error_handler(400, lambda e: render_error(400, "Bad request", getattr(e, "description", "")))
-    app.register_error_handler(403, lambda e: render_error(403, "Forbidden", "You cannot do that."))
-    app.register_error_handler(404, lambda e: render_error(404, "Not found", "There is nothing here."))
-    app.register_error_handler(
-        413, lambda e: render_error(413, "Too large", "The upload is larger than this server accepts.")
-    )
-    app.register_error_handler(
-        429, lambda e: render_error(429, "Slow down", f"Too many attempts. Try again later ({e.description}).")
-    )
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        title, message = ERROR_PAGES.get(code, (error.name, None))
+        if code == 429:
+            message = f"Too many attempts. Try again later ({error.description})."
+        return render_error(code, title, message if message is not None else (error.description or ""))
+
+    def server_error(error):
+        # The failed statement may have left the transaction unusable; the page itself reads the database.
+        db.session.rollback()
+        title, message = ERROR_PAGES[500]
+        try:
+            return render_error(500, title, message)
+        except Exception:
+            current_app.logger.exception("error page failed to render")
+            return f"500 · {title}", 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(500, server_error)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -86,7 +110,16 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _connection_badge() -> dict:
-    """Label and style of the navigation badge for the logged-in tenant's channel."""
+    """Label and style of the navigation badge for the logged-in tenant's channel.
+
+    Safe on any page, error pages included: a request refused before its tenant scope was entered
+    (or rendered outside a request) reads the channel in the user's own scope.
+    """
     from services.channels import badge_for, get_channel
 
-    return badge_for(get_channel() if current_user.is_authenticated else None)
+    if not current_user.is_authenticated:
+        return badge_for(None)
+    if current_tenant_id_or_none() == current_user.tenant_id:
+        return badge_for(get_channel())
+    with tenant_scope(current_user.tenant_id):
+        return badge_for(get_channel())
