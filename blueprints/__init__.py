@@ -37,9 +37,15 @@ def register_blueprints(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Cookies name "<id>:<session version>"; any other version (or shape) is a logged-out cookie."""
+    raw_id, _, raw_version = user_id.partition(":")
+    if not (raw_id.isdigit() and raw_version.isdigit()):
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or user.session_version != int(raw_version):
+        return None
     # Returning None logs out a user whose account was suspended since they logged in.
-    return user if user is not None and user.is_active else None
+    return user if user.is_active else None
 
 
 def _enter_request_scope() -> None:

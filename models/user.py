@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, event, inspect, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from extensions import db
 from models.base import Timestamps
@@ -37,3 +37,26 @@ class User(UserMixin, Timestamps, db.Model):
     def is_active(self) -> bool:
         """Flask-Login refuses inactive users; a suspended tenant makes its users inactive too."""
         return bool(self.active) and not self.tenant.is_suspended
+
+    def get_id(self) -> str:
+        """The identity stored in the session and remember-me cookies: "<id>:<session version>"."""
+        return f"{self.id}:{self.session_version}"
+
+
+def _became(obj, attribute: str, value) -> bool:
+    """True when this flush changes `attribute` of `obj` to `value`."""
+    history = inspect(obj).attrs[attribute].history
+    return bool(history.added) and history.added[0] == value and value not in (history.deleted or ())
+
+
+@event.listens_for(Session, "before_flush")
+def _end_sessions_on_suspension(session: Session, _flush_context, _instances) -> None:
+    """Suspending a user or a tenant ends every session, so reinstating it later revives no old cookie."""
+    for obj in list(session.dirty):
+        if isinstance(obj, User) and _became(obj, "active", False):
+            obj.session_version = User.session_version + 1
+        elif isinstance(obj, Tenant) and _became(obj, "status", Tenant.SUSPENDED):
+            session.execute(
+                update(User).where(User.tenant_id == obj.id).values(session_version=User.session_version + 1)
+                .execution_options(synchronize_session=False)
+            )

@@ -52,6 +52,25 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie of `user` (the caller commits).
+
+    Computed in SQL so two concurrent bumps never collapse into one.
+    """
+    user.session_version = User.session_version + 1
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Replace the password after checking the current one; every session ends (the caller commits).
+
+    The new password's strength is the form's rule (`password_problems`), as at sign-up.
+    """
+    if not verify_password(user.password_hash, current_password):
+        raise AccountError("The current password is incorrect.")
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+
+
 _DUMMY: dict[str, str] = {}
 
 

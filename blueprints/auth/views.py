@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.auth.forms import LoginForm, SignupForm
 from extensions import db, limiter
-from services.accounts import AccountError, authenticate, normalize_email, sign_up
+from services.accounts import AccountError, authenticate, end_all_sessions, normalize_email, sign_up
 
 bp = Blueprint("auth", __name__)
 
@@ -70,7 +70,12 @@ def signup():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST only, so a link cannot log anyone out)."""
+    """End the session (POST only, so a link cannot log anyone out).
+
+    The session version moves on, so a copied session or remember-me cookie stops working too.
+    """
+    end_all_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), code=303)

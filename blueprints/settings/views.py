@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import phonenumbers
-from flask import Blueprint, flash, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
 
 from blueprints.htmx import see_other
 from extensions import db
+from services.accounts import AccountError, change_password, end_all_sessions
+from services.passwords import password_problems
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 bp.before_request(login_required(lambda: None))
@@ -42,6 +44,27 @@ class AccountForm(FlaskForm):
             raise ValidationError(f"These words are in both lists: {', '.join(sorted(both))}.")
 
 
+class PasswordForm(FlaskForm):
+    """A new password, given the current one."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")])
+
+    def validate_new_password(self, field):
+        """The sign-up strength rule."""
+        problems = password_problems(field.data or "", current_user.email)
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+
+def _account_page(form: AccountForm | None = None, password_form: PasswordForm | None = None, status: int = 200):
+    form = form or AccountForm(obj=current_user.tenant, formdata=None)
+    password_form = password_form or PasswordForm(formdata=None)
+    return render_template("settings/account.html", form=form, password_form=password_form), status
+
+
 @bp.route("/", methods=["GET", "POST"])
 def account():
     """Workspace settings."""
@@ -59,5 +82,35 @@ def account():
         db.session.commit()
         flash("Settings saved.", "success")
         return see_other(url_for("settings.account"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("settings/account.html", form=form), status
+    return _account_page(form, status=400 if request.method == "POST" else 200)
+
+
+@bp.post("/password")
+def password():
+    """Change the password; every other session and remember-me cookie stops working."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            change_password(user, form.current_password.data, form.new_password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            form.current_password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            # This browser stays logged in under the new session version (and keeps its remember-me).
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(user, remember=remembered)
+            flash("Password changed. Every other device is logged out.", "success")
+            return see_other(url_for("settings.account"))
+    return _account_page(password_form=form, status=400)
+
+
+@bp.post("/log-out-everywhere")
+def log_out_everywhere():
+    """End every session of this user, on every device, this one included."""
+    end_all_sessions(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash("You are logged out on every device.", "info")
+    return redirect(url_for("auth.login"), code=303)
