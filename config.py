@@ -81,8 +81,14 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
-        "LOGIN_LIMIT_PER_EMAIL": env.get("LOGIN_LIMIT_PER_EMAIL", "5 per minute;20 per hour"),
+        # Login throttling counts failed logins only, so a right password is never refused for someone
+        # else's mistakes: tightly per email + client address, loosely per email (guessing spread over
+        # many addresses); every attempt counts per client address.
+        "LOGIN_LIMIT_PER_CLIENT": env.get("LOGIN_LIMIT_PER_CLIENT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_EMAIL": env.get("LOGIN_LIMIT_PER_EMAIL", "50 per hour"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
+        # Each sign-up costs a full Argon2 hash.
+        "SIGNUP_LIMIT_PER_IP": env.get("SIGNUP_LIMIT_PER_IP", "5 per minute;20 per hour"),
         "CONTACTS_PER_PAGE": int(env.get("CONTACTS_PER_PAGE", "25")),
         # Argon2id cost; tests lower it through create_app(config=...).
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),

@@ -26,10 +26,13 @@ def find_user_by_email(email: str) -> User | None:
 def sign_up(email: str, password: str, tenant_name: str, *, is_admin: bool = False) -> User:
     """Create a tenant and its first user; the caller commits."""
     email = normalize_email(email)
+    # Hash before looking the email up: refusing a taken email then costs as long as creating an
+    # account, so timing does not tell which emails have one.
+    password_hash = hash_password(password)
     if find_user_by_email(email) is not None:
         raise AccountError("An account with this email already exists.")
     tenant = Tenant(name=tenant_name.strip())
-    user = User(email=email, password_hash=hash_password(password), tenant=tenant, is_admin=is_admin)
+    user = User(email=email, password_hash=password_hash, tenant=tenant, is_admin=is_admin)
     db.session.add_all([tenant, user])
     db.session.flush()
     return user

@@ -21,7 +21,8 @@ class SignupForm(FlaskForm):
     """Creates a tenant and its first user."""
 
     tenant_name = StringField("Company or workspace name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Regexp(EMAIL_PATTERN, message="Enter a valid email address."), Length(max=254)])
+    email = EmailField("Email", validators=[
+        DataRequired(), Regexp(EMAIL_PATTERN, message="Enter a valid email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
 

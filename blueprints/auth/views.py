@@ -1,9 +1,10 @@
-"""Authentication routes; login is throttled per email and per IP."""
+"""Authentication routes; failed logins are throttled per email and client address, sign-ups per address."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.auth.forms import LoginForm, SignupForm
@@ -13,8 +14,21 @@ from services.accounts import AccountError, authenticate, end_all_sessions, norm
 bp = Blueprint("auth", __name__)
 
 
+def _login_email() -> str:
+    return normalize_email(request.form.get("email", ""))
+
+
 def _login_email_key() -> str:
-    return "login-email:" + normalize_email(request.form.get("email", ""))
+    return "login-email:" + _login_email()
+
+
+def _login_client_key() -> str:
+    return f"login-client:{get_remote_address()}:{_login_email()}"
+
+
+def _login_failed(_response) -> bool:
+    """Only refused credentials count against the login limits (see `login`)."""
+    return bool(g.get("login_failed"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -24,9 +38,17 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+# A limit with `deduct_when` refuses a request once the window already holds that many failures,
+# before the password is looked at: with "10 per 15 minutes" the 11th attempt after ten failures
+# is refused whatever it carries, while the right password after fewer failures always logs in.
+# Failures from another address never fill the owner's per-client window; only the loose
+# per-email ceiling is shared, against guessing spread over many addresses.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_EMAIL"], key_func=_login_email_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_CLIENT"], key_func=_login_client_key, methods=["POST"],
+               deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_EMAIL"], key_func=_login_email_key, methods=["POST"],
+               deduct_when=_login_failed)
 def login():
     """Show the login form and log the user in."""
     if current_user.is_authenticated:
@@ -37,6 +59,7 @@ def login():
             user = authenticate(form.email.data, form.password.data)
         except AccountError as exc:
             db.session.rollback()
+            g.login_failed = True
             form.form_errors.append(str(exc))
         else:
             login_user(user, remember=form.remember.data)
@@ -47,6 +70,7 @@ def login():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_LIMIT_PER_IP"], methods=["POST"])
 def signup():
     """Create a tenant and its owner, then log in."""
     if current_user.is_authenticated:
@@ -83,9 +107,15 @@ def logout():
 
 @bp.errorhandler(429)
 def too_many_attempts(error):
-    """Throttled logins see the form again with a plain explanation."""
+    """Throttled logins and sign-ups see their form again with a plain explanation."""
+    if request.endpoint == "auth.signup":
+        form = SignupForm()
+        form.form_errors.append(
+            f"Too many sign-ups from this address ({error.description}). Try again later."
+        )
+        return render_template("auth/signup.html", form=form), 429
     form = LoginForm()
     form.form_errors.append(
-        f"Too many login attempts ({error.description}). Wait a minute and try again."
+        f"Too many login attempts ({error.description}). Wait a few minutes and try again."
     )
     return render_template("auth/login.html", form=form), 429
