@@ -52,4 +52,10 @@ def init_app(app: Flask) -> None:
     app.extensions["messagehub.redis"] = Redis.from_url(redis_url)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(redis_url))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down must not lock everybody out: limits move to process memory until it is back,
+    # and any other limiter error is logged instead of failing the request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # An unreachable Redis should cost a login a moment, not a TCP timeout.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 2})
     limiter.init_app(app)
