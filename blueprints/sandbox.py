@@ -5,8 +5,8 @@ real webhooks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from sqlalchemy import select
@@ -43,9 +43,16 @@ def phone(instance: str):
 
 
 def _phone_page(channel: Channel, form, errors: list[str] | None = None, status: int = 200):
-    """The phone screen with the last messages the business sent (and any errors)."""
+    """The phone screen with the last messages the business sent through the sandbox (and any errors).
+
+    The page needs no login, so it shows only what went through the sandbox itself, never what the
+    workspace sent to real customers over another channel.
+    """
     outbound = db.session.scalars(
-        select(Message).where(Message.direction == Message.OUTBOUND).order_by(Message.id.desc()).limit(20)
+        select(Message)
+        .where(Message.direction == Message.OUTBOUND, Message.channel_kind == Channel.SANDBOX)
+        .order_by(Message.id.desc())
+        .limit(20)
     ).all()
     return render_template("sandbox/phone.html", channel=channel, outbound=outbound, form=form,
                            errors=errors), status
