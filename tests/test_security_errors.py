@@ -1,6 +1,8 @@
 """Error pages render for logged-in users whether or not the request reached its tenant scope."""
 from __future__ import annotations
 
+import io
+
 from flask import render_template
 from flask_login import login_user
 
@@ -31,9 +33,10 @@ def test_missing_csrf_token_while_logged_in_is_a_400_page(make_app, create_user)
 
 
 def test_oversize_upload_while_logged_in_is_a_413_page(make_app, create_user):
-    app = make_app(WTF_CSRF_ENABLED=True, MAX_CONTENT_LENGTH=4096)
+    app = make_app(WTF_CSRF_ENABLED=True)
     client = logged_in_client(app, create_user())
-    response = client.post("/tags/", data={"name": "x" * 10_000})
+    too_big = io.BytesIO(b"\0" * (app.config["MAX_CONTENT_LENGTH"] + 1024))
+    response = client.post("/inbox/1/messages", data={"body": "see attached", "attachment": (too_big, "big.pdf")})
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "413 · Too large" in page and 'id="connection-badge"' in page
