@@ -78,12 +78,11 @@ def progress(app, tenant_id: int, committed_at: float) -> tuple[int, int, list[f
     from extensions import db
     from models import Message
     from models.tenancy import tenant_scope
-    from services.messaging import as_utc
 
     with app.app_context(), tenant_scope(tenant_id):
         rows = db.session.execute(select(Message.status, Message.created_at, Message.sent_at)).all()
         db.session.remove()
-    sent = [as_utc(s).timestamp() - committed_at for status, _c, s in rows if status == "sent" and s]
+    sent = [s.timestamp() - committed_at for status, _c, s in rows if status == "sent" and s]
     return len(sent), sum(1 for r in rows if r[0] == "failed"), sent
 
 
@@ -153,7 +152,7 @@ def main() -> int:
         provider_sent = len(graph.sent)
 
     latencies.sort()
-    pct = lambda p: latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]  # noqa: E731
+    pct = lambda p: latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
     elapsed = finished - started
     database = env["DATABASE_URL"].split(":", 1)[0]
     print(f"outbox: {args.messages} messages, {args.workers} rq workers, configured rate {args.rate:g}/s, "

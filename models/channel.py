@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, String, Text, UniqueConstraint
+from sqlalchemy import Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.enums import ConnectionState
 from extensions import db
 from models.base import Timestamps
 from models.tenancy import TenantScoped
-from services.crypto import EncryptedText
-from whatsapp.base import ConnectionState
+from models.types import EncryptedText, UTCDateTime
 
 
 class Channel(TenantScoped, Timestamps, db.Model):
@@ -28,8 +28,8 @@ class Channel(TenantScoped, Timestamps, db.Model):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default=ConnectionState.NOT_CONFIGURED.value)
     state_detail: Mapped[str | None] = mapped_column(Text)
-    state_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Webhook URL token: the digest finds the tenant, the encrypted copy lets the owner see the URL again.
     webhook_token_digest: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
@@ -43,7 +43,7 @@ class Channel(TenantScoped, Timestamps, db.Model):
     app_secret: Mapped[str | None] = mapped_column(EncryptedText)
     verified_name: Mapped[str | None] = mapped_column(String(200))
     quality_rating: Mapped[str | None] = mapped_column(String(20))
-    webhooks_subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    webhooks_subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Gateway (QR-linked device) and sandbox
     instance_name: Mapped[str | None] = mapped_column(String(80), unique=True)
@@ -51,7 +51,7 @@ class Channel(TenantScoped, Timestamps, db.Model):
     qr_code: Mapped[str | None] = mapped_column(Text)
 
     # Sending: a paused channel refuses sends until a human fixes it (expired token, spam block).
-    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     rate_per_second: Mapped[float | None] = mapped_column(Float)
 

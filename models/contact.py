@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.base import Timestamps
 from models.tag import Tag
 from models.tenancy import TenantScoped
+from models.types import UTCDateTime
 
 
 class ContactTag(TenantScoped, db.Model):
@@ -48,13 +49,13 @@ class Contact(TenantScoped, Timestamps, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     opted_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # WhatsApp profile name as the customer set it, and when they last wrote (opens the 24 h window).
     profile_name: Mapped[str | None] = mapped_column(String(200))
-    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Inbox: conversations sort by the last message; unread = inbound messages after last_read_at.
-    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[Tag]] = relationship(
         Tag,

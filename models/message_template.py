@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 from models.base import Timestamps
 from models.tenancy import TenantScoped
+from models.types import UTCDateTime
 
 
 class MessageTemplate(TenantScoped, Timestamps, db.Model):
@@ -26,7 +27,7 @@ class MessageTemplate(TenantScoped, Timestamps, db.Model):
     components: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     body_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     variable_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_approved(self) -> bool:

@@ -1,13 +1,12 @@
 """Tags label contacts."""
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 from models.base import Timestamps
 from models.tenancy import TenantScoped
-from sqlalchemy import UniqueConstraint
 
 
 class Tag(TenantScoped, Timestamps, db.Model):

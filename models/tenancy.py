@@ -8,8 +8,8 @@ carries another tenant's id is refused at flush.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Iterator
 
 from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event, select
 from sqlalchemy.engine import Engine

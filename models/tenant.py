@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from extensions import db
 from models.base import Timestamps
 
-
 # English, Spanish and Portuguese defaults; each tenant can edit its own list.
 DEFAULT_OPT_OUT = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, BAJA, PARAR, DETENER, CANCELAR, SAIR, DESCADASTRAR"
 DEFAULT_OPT_IN = "START, UNSTOP, SUBSCRIBE, ALTA, INICIAR, VOLTAR"

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, event, inspect, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, inspect, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from extensions import db
 from models.base import Timestamps
 from models.tenant import Tenant
+from models.types import UTCDateTime
 
 
 class User(UserMixin, Timestamps, db.Model):
@@ -27,7 +28,7 @@ class User(UserMixin, Timestamps, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     active: Mapped[bool] = mapped_column("is_active", Boolean, nullable=False, default=True)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of every session and remember-me cookie; bumping it ends every copy of them.
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 from models.base import utcnow
 from models.tenancy import TenantScoped
+from models.types import UTCDateTime
 
 
 class WebhookEvent(TenantScoped, db.Model):
@@ -31,10 +31,10 @@ class WebhookEvent(TenantScoped, db.Model):
     channel_id: Mapped[int] = mapped_column(nullable=False, index=True)
     source: Mapped[str] = mapped_column(String(20), nullable=False)  # cloud, gateway, sandbox
     body: Mapped[str] = mapped_column(Text, nullable=False)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     item_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))

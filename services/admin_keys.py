@@ -5,7 +5,7 @@ from sqlalchemy import Text, select, type_coerce, update
 
 from extensions import db
 from models.tenancy import unscoped
-from services.crypto import EncryptedText, rotate
+from models.types import EncryptedText, rotate
 
 
 def encrypted_columns():

@@ -21,7 +21,6 @@ from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import Channel, Contact, Message
 from models.base import utcnow
 from services.channels import set_state
-from services.messaging import as_utc
 from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
 from services.transient import is_transient
@@ -54,7 +53,7 @@ def apply_events(channel: Channel, events: list[Event], received_at: datetime | 
             continue
         try:
             with db.session.begin_nested():
-                changed = handler(channel, event, contacts, as_utc(received_at))
+                changed = handler(channel, event, contacts, received_at)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -143,7 +142,7 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
     if contact is None:
         return False
     # A signed message may claim any time; a future one must not hold the 24-hour window open.
-    at = min(as_utc(event.timestamp) or received_at, received_at)
+    at = min(event.timestamp or received_at, received_at)
     media = dataclasses.asdict(event.media) if event.media else None
     message = Message(contact_id=contact.id, direction=Message.INBOUND, type=str(event.type)[:TYPE_MAX],
                       body=_text(event.text), media=_jsonable(media), payload=_jsonable(event.payload) or None,
@@ -154,9 +153,9 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
             db.session.add(message)
     except IntegrityError:
         return False  # a concurrent delivery of the same message stored it first
-    if contact.last_inbound_at is None or as_utc(contact.last_inbound_at) < at:
+    if contact.last_inbound_at is None or contact.last_inbound_at < at:
         contact.last_inbound_at = at
-    if contact.last_message_at is None or as_utc(contact.last_message_at) < at:
+    if contact.last_message_at is None or contact.last_message_at < at:
         contact.last_message_at = at
     if message.media:
         from jobs.media import fetch_inbound_media
@@ -173,7 +172,7 @@ def _status(channel: Channel, event: StatusUpdate, contacts, received_at: dateti
     if message is None:
         log.info("receipt for an unknown message ignored")
         return False
-    at = min(as_utc(event.timestamp) or received_at, received_at)
+    at = min(event.timestamp or received_at, received_at)
     code = None if event.error_code is None else str(event.error_code)[:ERROR_CODE_MAX]
     changed = message.apply_status(str(event.status), at, error_code=code, error_title=_text(event.error_title))
     if event.status == "failed" and code == "131050":

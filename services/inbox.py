@@ -4,13 +4,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, exists, func, or_, select
 
 from extensions import db
 from models import Contact, Message, MessageTemplate, QuickReply
-from services.messaging import as_utc
 
 THREAD_SIZE = 100
 THREAD_MAX = 1000
@@ -133,8 +132,7 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     """Short age of a timestamp for lists: "now", "5 min", "3 h", "Mon", "12 Mar"."""
     if value is None:
         return ""
-    value = as_utc(value)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (now - value).total_seconds()
     if seconds < 60:
         return "now"

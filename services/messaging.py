@@ -5,7 +5,7 @@ the Cloud API's 24-hour customer-service window; and, for bulk sends, the opt-ou
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement
 
@@ -26,16 +26,9 @@ class SendRefused(ValueError):
     """The message cannot be queued; the text says why in words the tenant understands."""
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 def window_closes_at(contact: Contact) -> datetime | None:
     """When the customer-service window for `contact` closes (None: never opened)."""
-    last = as_utc(contact.last_inbound_at)
+    last = contact.last_inbound_at
     return last + WINDOW if last else None
 
 

@@ -50,7 +50,7 @@ def test_rotation_keeps_every_secret_readable(make_app, app, cloud_tenant):
     old_only = make_app(ENCRYPTION_KEYS=[old_key])
     import pytest
 
-    from services.crypto import SecretUnreadable
+    from models.types import SecretUnreadable
 
     with pytest.raises(SecretUnreadable):
         channel_of(old_only, cloud_tenant.tenant_id)

@@ -15,7 +15,6 @@ from jobs.webhooks import process_webhook_event, requeue_stale_events
 from models import Contact, WebhookEvent
 from models.base import utcnow
 from models.tenancy import tenant_scope
-from services.messaging import as_utc
 from tests.channels.conftest import APP_SECRET, PHONE_ID
 from tests.channels.helpers import channel_of, contacts_of, events_of, messages_of
 from tests.fakes.cloud_webhooks import build_webhook, message_payload, status_payload
@@ -76,7 +75,7 @@ def test_a_transient_failure_is_retried_until_the_delivery_is_stored(app, hook, 
     [event] = events_of(app, hook.tenant_id)
     assert event.processed_at is None and event.failed_at is None
     assert event.attempts == 1 and "DeadlockDetected" in event.error
-    assert as_utc(event.next_attempt_at) > utcnow()
+    assert event.next_attempt_at > utcnow()
     assert len(scheduled_jobs(app)) == 1  # the retry waits in RQ's scheduler with its backoff
     assert messages_of(app, hook.tenant_id) == []
 
@@ -176,9 +175,9 @@ def test_a_future_timestamp_cannot_hold_the_window_open(app, hook, run_jobs):
     run_jobs()
     [contact] = contacts_of(app, hook.tenant_id)
     [message] = messages_of(app, hook.tenant_id)
-    assert as_utc(contact.last_inbound_at) <= utcnow()
-    assert as_utc(message.received_at) <= utcnow()
-    assert as_utc(contact.last_message_at) <= utcnow()
+    assert contact.last_inbound_at <= utcnow()
+    assert message.received_at <= utcnow()
+    assert contact.last_message_at <= utcnow()
 
 
 def test_contacts_of_a_delivery_are_created_once_in_a_stable_order(app, hook, run_jobs):

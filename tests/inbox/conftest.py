@@ -8,9 +8,7 @@ import pytest
 from extensions import db
 from models import Message
 from models.base import utcnow
-from services.messaging import as_utc
-from tests.channels.conftest import (app_overrides, cloud_credentials, cloud_tenant, gateway,  # noqa: F401
-                                     graph)
+from tests.channels.conftest import app_overrides, cloud_credentials, cloud_tenant, gateway, graph  # noqa: F401
 from tests.channels.helpers import channel_of
 
 
@@ -52,9 +50,9 @@ def add_message(contact, direction: str = "in", body: str | None = "hello", *, m
     message = Message(contact_id=contact.id, direction=direction, body=body, created_at=at, updated_at=at,
                       **{**defaults, **fields})
     db.session.add(message)
-    if direction == "in" and (contact.last_inbound_at is None or as_utc(contact.last_inbound_at) < at):
+    if direction == "in" and (contact.last_inbound_at is None or contact.last_inbound_at < at):
         contact.last_inbound_at = at
-    if contact.last_message_at is None or as_utc(contact.last_message_at) < at:
+    if contact.last_message_at is None or contact.last_message_at < at:
         contact.last_message_at = at
     db.session.flush()
     return message

@@ -15,7 +15,7 @@ from jobs.sending import reconcile_outbox, send_message
 from models import Contact, Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
-from services.messaging import SendRefused, as_utc, queue_text, retry_message
+from services.messaging import SendRefused, queue_text, retry_message
 from services.ratelimit import RateLimiter
 from tests.channels.helpers import channel_of, messages_of
 
@@ -83,7 +83,7 @@ def test_a_send_that_must_wait_for_its_slot_is_rescheduled_not_slept(app, live_s
     assert time.monotonic() - started < 0.5  # a linked device's next slot is ~4 s away: nobody waited for it
     message = next(m for m in messages_of(app, user.tenant_id) if m.id == second)
     assert message.status == "queued" and message.attempts == 0
-    wait = (as_utc(message.next_attempt_at) - utcnow()).total_seconds()
+    wait = (message.next_attempt_at - utcnow()).total_seconds()
     assert 1.5 < wait < 7
     with app.app_context():
         [job_id] = ScheduledJobRegistry(queue=queue(BULK_QUEUE)).get_job_ids()

@@ -1,0 +1,62 @@
+"""The closed sets MessageHub speaks in. StrEnums, so they compare equal to the strings stored in the database."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChannelKind(StrEnum):
+    """How a tenant's WhatsApp is linked."""
+
+    CLOUD = "cloud"        # WhatsApp Business Cloud API credentials
+    GATEWAY = "gateway"    # a linked device scanned by QR through a self-hosted gateway
+    SANDBOX = "sandbox"    # the built-in pretend phone
+
+
+class ConnectionState(StrEnum):
+    """Linking state of a tenant's channel, shown in the navigation badge."""
+
+    NOT_CONFIGURED = "not_configured"
+    PENDING = "pending"          # waiting for a QR scan or a credentials test
+    CONNECTED = "connected"
+    EXPIRED = "expired"          # QR expired or scan refused
+    DISCONNECTED = "disconnected"
+    ERROR = "error"
+
+
+class Direction(StrEnum):
+    """Which way a message went."""
+
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class MessageStatus(StrEnum):
+    """Where a message is: outbound ones move queued -> sending -> sent -> delivered -> read, or fail."""
+
+    RECEIVED = "received"  # inbound
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNKNOWN = "unknown"    # interrupted after the request left: it may have been delivered
+
+
+class MessageOrigin(StrEnum):
+    """Who asked for an outbound message; decides its queue and the bulk rules it follows."""
+
+    INBOX = "inbox"
+    SYSTEM = "system"      # confirmations MessageHub sends on its own (opt-out, opt-in)
+    API = "api"
+    BROADCAST = "broadcast"
+    DRIP = "drip"
+    WORKFLOW = "workflow"
+    SCHEDULED = "scheduled"
+
+
+class TenantStatus(StrEnum):
+    """Whether a workspace may be used."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
