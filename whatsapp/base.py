@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.enums import ConnectionState  # noqa: F401  (adapters report states in the shared vocabulary)
+
 
 class ErrorAction(enum.Enum):
     """What the caller should do after a provider error."""
@@ -54,17 +56,6 @@ class ChannelError(ProviderError):
     """The channel itself is unusable (expired token, spam restriction, limit reached)."""
 
     action = ErrorAction.PAUSE_CHANNEL
-
-
-class ConnectionState(str, enum.Enum):
-    """Linking state of a tenant's channel, shown in the navigation badge."""
-
-    NOT_CONFIGURED = "not_configured"
-    PENDING = "pending"          # waiting for a QR scan
-    CONNECTED = "connected"
-    EXPIRED = "expired"          # QR expired or scan refused
-    DISCONNECTED = "disconnected"
-    ERROR = "error"
 
 
 @dataclass(frozen=True)
