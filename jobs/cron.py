@@ -1,4 +1,4 @@
-"""The cron schedule, loaded by `rq cron jobs.cron`."""
+"""The cron schedule, run by `python -m jobs.cron_runner jobs.cron` (see the Procfile)."""
 from rq import cron
 
 from jobs.maintenance import record_heartbeat

@@ -1,4 +1,4 @@
-"""`make run`: embedded Redis if needed, migrate, seed the demo, then web + worker + cron together."""
+"""`make run`: embedded Redis if needed, migrate, seed the demo, then every Procfile process, supervised."""
 from __future__ import annotations
 
 import os
@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.supervisor import Supervisor, parse_procfile
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    """Start everything; Ctrl-C stops every process and the embedded Redis."""
+    """Start everything; a process that exits is restarted; Ctrl-C stops every process, then the embedded Redis."""
     env = dict(os.environ, FLASK_APP="app:create_app", PYTHONUNBUFFERED="1")
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
@@ -27,7 +29,7 @@ def main() -> int:
         subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True)
         port = env.get("PORT", "5000")
         print(f"\nOpen http://127.0.0.1:{port}/ and log in with one of the accounts above. Ctrl-C stops everything.\n")
-        return subprocess.call([str(bin_dir / "honcho"), "-f", str(ROOT / "Procfile"), "start"], cwd=ROOT, env=env)
+        return Supervisor(parse_procfile(ROOT / "Procfile"), env=env, cwd=ROOT).run()
     except KeyboardInterrupt:
         return 0
     finally:
