@@ -43,7 +43,7 @@ def start_worker(app, queues=ALL_QUEUES, *, scheduler: bool = True, name: str = 
     return process
 
 
-def wait_for_workers(app, count: int, timeout: float = 30) -> None:
+def wait_for_workers(app, count: int, timeout: float = 90) -> None:
     """Block until `count` workers have registered with Redis (each builds its app first)."""
     from rq import Worker
 
