@@ -100,6 +100,7 @@ def test_main_flows_run_under_the_policy(app, live_server, csp, all_queues_worke
     base = live_server
     page = csp.new_page()
     sign_up(page, base, "csp@shop.test", "CSP Shop")
+    page.wait_for_function("() => window.htmx !== undefined")  # deferred scripts may run after first paint
     assert page.evaluate("htmx.config.allowEval") is False
     assert page.locator("head style").count() == 0  # htmx injected no inline <style>
 
