@@ -27,9 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # `rq worker` installs its own handler on the rq loggers; without this each line prints twice.
     logging.getLogger("rq").propagate = False
 
-    import models  # noqa: F401  (register every model before anything queries)
+    import models
 
     extensions.init_app(app)
+    models.init_app(app)
 
     from blueprints import register_blueprints
 

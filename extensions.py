@@ -7,6 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
 from redis import Redis
 from sqlalchemy import MetaData
@@ -20,7 +21,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class AppSession(FlaskSession):
+    """The session class of `db`: the app's ORM listeners attach here (models.init_app), not globally."""
+
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": AppSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

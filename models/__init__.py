@@ -1,12 +1,22 @@
-"""Every model, imported so Alembic and `flask shell` see them."""
-import models.tenancy_rls  # noqa: F401  (PostgreSQL row-level security settings)
-from models.channel import Channel  # noqa: F401
-from models.contact import Contact, ContactTag  # noqa: F401
-from models.message import Message  # noqa: F401
-from models.message_template import MessageTemplate  # noqa: F401
-from models.quick_reply import QuickReply  # noqa: F401
-from models.tag import Tag  # noqa: F401
-from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped  # noqa: F401
-from models.tenant import Tenant  # noqa: F401
-from models.user import User  # noqa: F401
-from models.webhook_event import WebhookEvent  # noqa: F401
+"""Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
+from models import tenancy, tenancy_rls, user
+from models.channel import Channel
+from models.contact import Contact, ContactTag
+from models.message import Message
+from models.message_template import MessageTemplate
+from models.quick_reply import QuickReply
+from models.tag import Tag
+from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
+from models.tenant import Tenant
+from models.user import User
+from models.webhook_event import WebhookEvent
+
+__all__ = ["Channel", "Contact", "ContactTag", "Message", "MessageTemplate", "QuickReply", "Tag", "Tenant",
+           "TenantScopeError", "TenantScoped", "User", "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
+
+
+def init_app(app) -> None:
+    """Register the ORM and engine listeners the models rely on: tenant scope, row-level security, sessions."""
+    tenancy.init_app(app)
+    tenancy_rls.init_app(app)
+    user.init_app(app)

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 
 from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql import visitors
 
@@ -78,6 +77,11 @@ def tenant_scope(tenant_id: int) -> Iterator[int]:
         _current_tenant.reset(token)
 
 
+def is_unscoped() -> bool:
+    """True inside an `unscoped()` block."""
+    return _unscoped.get()
+
+
 @contextlib.contextmanager
 def unscoped() -> Iterator[None]:
     """Let the block read across tenants. Only admin code and this module may use it."""
@@ -125,7 +129,23 @@ def _tenant_tables_in(statement) -> set[str]:
     return found
 
 
-@event.listens_for(Session, "do_orm_execute")
+def listen_once(target, name: str, fn) -> None:
+    """Attach `fn` to `target`'s event `name` unless it is attached already (apps are built many times)."""
+    if not event.contains(target, name, fn):
+        event.listen(target, name, fn)
+
+
+def init_app(app) -> None:
+    """Enforce tenant scoping on the app's sessions, and foreign keys on its SQLite connections."""
+    from extensions import AppSession
+
+    listen_once(AppSession, "do_orm_execute", _scope_statement)
+    listen_once(AppSession, "before_flush", _stamp_and_check)
+    with app.app_context():
+        for engine in db.engines.values():
+            listen_once(engine, "connect", _sqlite_foreign_keys)
+
+
 def _scope_statement(state) -> None:
     """Add `tenant_id = <current>` to every ORM statement on tenant models; refuse without a tenant."""
     if not (state.is_select or state.is_update or state.is_delete):
@@ -146,7 +166,6 @@ def _scope_statement(state) -> None:
     )
 
 
-@event.listens_for(Session, "before_flush")
 def _stamp_and_check(session: Session, _flush_context, _instances) -> None:
     """Stamp new tenant objects with the current tenant; refuse another tenant's objects."""
     if _unscoped.get():
@@ -166,7 +185,6 @@ def _stamp_and_check(session: Session, _flush_context, _instances) -> None:
             raise TenantScopeError(f"cannot delete another tenant's {type(obj).__name__}")
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, _record):
     """SQLite ignores foreign keys unless asked; composite tenant keys depend on them."""
     if dbapi_connection.__class__.__module__.startswith("sqlite3"):

@@ -9,21 +9,28 @@ such a role and migrations as the owner.
 """
 from __future__ import annotations
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
-from models.tenancy import _current_tenant, _unscoped
+from extensions import db
+from models.tenancy import current_tenant_id_or_none, is_unscoped, listen_once
 
 _STATE = "messagehub.rls"
 
 
-@event.listens_for(Engine, "before_cursor_execute")
+def init_app(app) -> None:
+    """Keep each PostgreSQL transaction's tenant settings in line with the tenant in context."""
+    with app.app_context():
+        engines = [e for e in db.engines.values() if e.dialect.name == "postgresql"]
+    for engine in engines:
+        listen_once(engine, "before_cursor_execute", _apply_tenant_settings)
+        for name in ("commit", "rollback", "begin"):
+            listen_once(engine, name, _forget)
+
+
 def _apply_tenant_settings(conn, cursor, statement, parameters, context, executemany):
     """Make the transaction's settings match the tenant in context before the statement runs."""
     if conn.dialect.name != "postgresql":
         return
-    unscoped = _unscoped.get() or bool(context is not None and context.execution_options.get("messagehub_unscoped"))
-    tenant = _current_tenant.get()
+    unscoped = is_unscoped() or bool(context is not None and context.execution_options.get("messagehub_unscoped"))
+    tenant = current_tenant_id_or_none()
     wanted = ("" if tenant is None else str(tenant), "on" if unscoped else "off")
     if conn.info.get(_STATE) == wanted:
         return
@@ -35,6 +42,3 @@ def _apply_tenant_settings(conn, cursor, statement, parameters, context, execute
 def _forget(conn, *args) -> None:
     conn.info.pop(_STATE, None)
 
-
-for _name in ("commit", "rollback", "begin"):
-    event.listen(Engine, _name, _forget)

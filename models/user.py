@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, inspect, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, inspect, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from extensions import db
@@ -50,7 +50,14 @@ def _became(obj, attribute: str, value) -> bool:
     return bool(history.added) and history.added[0] == value and value not in (history.deleted or ())
 
 
-@event.listens_for(Session, "before_flush")
+def init_app(app) -> None:
+    """End the sessions of users and tenants when they are suspended (see below)."""
+    from extensions import AppSession
+    from models.tenancy import listen_once
+
+    listen_once(AppSession, "before_flush", _end_sessions_on_suspension)
+
+
 def _end_sessions_on_suspension(session: Session, _flush_context, _instances) -> None:
     """Suspending a user or a tenant ends every session, so reinstating it later revives no old cookie."""
     for obj in list(session.dirty):

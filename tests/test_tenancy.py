@@ -138,3 +138,25 @@ def test_scope_is_restored_after_nested_blocks(app, two_tenants):
             assert current_tenant_id_or_none() == two_tenants["b"]["tenant"]
         assert current_tenant_id_or_none() == two_tenants["a"]["tenant"]
     assert current_tenant_id_or_none() is None
+
+
+def test_scoping_is_switched_on_by_init_app_not_by_importing_models(app):
+    """Listeners belong to the app's own session class and engines, never to SQLAlchemy's globals."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from extensions import AppSession
+    from models import tenancy, tenancy_rls
+
+    assert event.contains(AppSession, "do_orm_execute", tenancy._scope_statement)
+    assert event.contains(AppSession, "before_flush", tenancy._stamp_and_check)
+    assert not event.contains(Session, "do_orm_execute", tenancy._scope_statement)
+    assert not event.contains(Engine, "before_cursor_execute", tenancy_rls._apply_tenant_settings)
+    assert not event.contains(Engine, "connect", tenancy._sqlite_foreign_keys)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        assert event.contains(engine, "before_cursor_execute", tenancy_rls._apply_tenant_settings)
+    else:
+        assert event.contains(engine, "connect", tenancy._sqlite_foreign_keys)
