@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
@@ -24,13 +25,16 @@ def fetch_inbound_media(tenant_id: int, message_id: int) -> str:
     message = db.session.scalar(select(Message).where(Message.id == message_id))
     if message is None or not message.media or message.media.get("path"):
         return "nothing to do"
-    media = dict(message.media)
-    channel = get_channel()
+    media, payload = dict(message.media), dict(message.payload or {})
     try:
-        data, mime_type = _download(channel, message)
+        fetch = _fetcher(get_channel(), media, payload)
+        # A gateway download can take minutes; no transaction stays open meanwhile.
+        db.session.rollback()
+        data, mime_type = fetch()
     except RetryableError:
         raise  # RQ's retry policy on the enqueue decides; the row is untouched
     except Exception as exc:  # a permanent failure: say why on the message
+        db.session.rollback()
         media["error"] = f"Could not download the file: {exc}"[:500]
         message.media = media
         db.session.commit()
@@ -40,21 +44,29 @@ def fetch_inbound_media(tenant_id: int, message_id: int) -> str:
     else:
         media.update(path=save_media(data, mime_type), size=len(data), mime_type=mime_type or media.get("mime_type"))
         media.pop("error", None)
+        if "media_base64" in payload:
+            # The file is on disk now; a second copy in the row only weighs on every read.
+            message.payload = {k: v for k, v in payload.items() if k != "media_base64"} or None
+            flag_modified(message, "payload")
     message.media = media
     flag_modified(message, "media")
     db.session.commit()
     return "stored" if "path" in media else "failed"
 
 
-def _download(channel: Channel | None, message: Message) -> tuple[bytes, str]:
-    media = message.media
-    inline = (message.payload or {}).get("media_base64")
+def _fetcher(channel: Channel | None, media: dict, payload: dict) -> Callable[[], tuple[bytes, str]]:
+    """How to get this file's bytes; everything that reads the database happens here, not in the call."""
+    inline = payload.get("media_base64")
     if inline:
-        return base64.b64decode(inline), media.get("mime_type") or "application/octet-stream"
+        return lambda: (base64.b64decode(inline), media.get("mime_type") or "application/octet-stream")
     if channel is None:
         raise RuntimeError("no WhatsApp linked to download from")
     if channel.kind == Channel.CLOUD and media.get("media_id"):
-        return provider_for(channel).download_media(media["media_id"])
-    if media.get("url"):
-        raise RuntimeError("the gateway sent a link without the file; enable base64 media on the gateway")
+        provider = provider_for(channel)
+        return lambda: provider.download_media(media["media_id"])
+    reference = payload.get("gateway_message")
+    if channel.kind == Channel.GATEWAY and reference:
+        # Webhooks arrive without the file (base64 off keeps them small); the gateway fetches it now.
+        provider = provider_for(channel)
+        return lambda: provider.download_media(reference)
     raise RuntimeError("the provider sent no way to fetch this file")

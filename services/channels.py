@@ -53,6 +53,13 @@ def webhook_url(channel: Channel) -> str:
 def set_state(channel: Channel, state: ConnectionState, *, detail: str | None = None, phone_number: str | None = None,
               profile_name: str | None = None, qr: str | None = None) -> None:
     """Record a state change (the badge and the settings page read it)."""
+    if channel.kind == Channel.GATEWAY and state == ConnectionState.PENDING and qr is None:
+        # Evolution's "connecting" arrives with every new QR (sometimes after it) and on every
+        # reconnect of a linked phone: it must neither blank a live QR nor unlink the number.
+        if channel.state == ConnectionState.CONNECTED.value:
+            return
+        if channel.state == ConnectionState.PENDING.value:
+            qr = channel.qr_code
     if channel.state != state.value:
         channel.state_changed_at = utcnow()
     channel.state = state.value
@@ -79,8 +86,11 @@ def provider_for(channel: Channel) -> Provider:
 
         if not config["WHATSAPP_GATEWAY_URL"] or not config["WHATSAPP_GATEWAY_KEY"]:
             raise ChannelSetupError("QR linking needs WHATSAPP_GATEWAY_URL and WHATSAPP_GATEWAY_KEY on this server.")
+        from services.media_links import read_own_media
+
         return GatewayProvider(config["WHATSAPP_GATEWAY_URL"], config["WHATSAPP_GATEWAY_KEY"], channel.instance_name,
-                               instance_token=channel.instance_token, webhook_url=webhook_url(channel))
+                               instance_token=channel.instance_token, webhook_url=webhook_url(channel),
+                               read_media=read_own_media)
     if channel.kind == Channel.SANDBOX:
         from services.sandbox import sandbox_provider
 

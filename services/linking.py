@@ -5,17 +5,26 @@ on success, and provider errors propagate with a message fit for the settings pa
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from extensions import db
 from models import Channel
 from models.base import utcnow
-from services.channels import ChannelSetupError, ensure_channel, get_channel, provider_for, set_state
+from services.channels import (
+    ChannelSetupError,
+    ensure_channel,
+    get_channel,
+    provider_for,
+    regenerate_webhook_tokens,
+    set_state,
+)
 from services.crypto import new_token
 from services.ratelimit import CLOUD_MAX_RATE
 from services.sandbox import phone_url
 from whatsapp.base import ChannelStatus, ConnectionState, ProviderError
 
+log = logging.getLogger(__name__)
 _GRAPH_ID = re.compile(r"^\d{5,30}$")
 
 
@@ -119,6 +128,27 @@ def refresh_link_status(channel: Channel) -> Channel:
     except ProviderError as exc:
         channel.state_detail = exc.message  # keep the QR; say what went wrong
     return channel
+
+
+def regenerate_webhook(channel: Channel) -> None:
+    """New webhook URL and verify token; a gateway instance is pointed at the new URL first.
+
+    Evolution keeps posting to whatever URL it holds, so a gateway that does not take the new
+    one raises here; the caller rolls back and the old URL keeps working.
+    """
+    regenerate_webhook_tokens(channel)
+    if channel.kind == Channel.GATEWAY and channel.instance_name:
+        provider_for(channel).set_webhook()
+
+
+def restore_gateway_webhook(channel: Channel) -> None:
+    """After a rollback, point the gateway back at the stored URL (it may have taken the new one)."""
+    if channel.kind != Channel.GATEWAY or not channel.instance_name:
+        return
+    try:
+        provider_for(channel).set_webhook()
+    except (ProviderError, ChannelSetupError) as exc:
+        log.warning("could not point gateway instance %s back at its webhook URL: %s", channel.instance_name, exc)
 
 
 def start_sandbox() -> Channel:

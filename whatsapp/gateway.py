@@ -1,28 +1,50 @@
 """QR-linked WhatsApp adapter speaking to an Evolution API v2 gateway over REST."""
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import json
 import logging
 import mimetypes
 import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from . import http as shared_http
-from .base import (ChannelError, ChannelStatus, ConnectionState, ConnectResult, Event,
-                   ProviderError, RecipientError, RetryableError, SendResult)
+from .base import (
+    ChannelError,
+    ChannelStatus,
+    ConnectionState,
+    ConnectResult,
+    Event,
+    ProviderError,
+    RecipientError,
+    RetryableError,
+    SendResult,
+)
 from .cloud_errors import parse_retry_after
 from .gateway_webhook import STATE_MAP, jid_to_wa_id, parse_gateway_webhook
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT",
-                  "MESSAGES_UPDATE", "SEND_MESSAGE"]
+# SEND_MESSAGE is left out: it echoes every send back as a webhook nobody reads.
+WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE"]
 # Evolution's sendMedia handles these; audio and stickers have dedicated endpoints
 # so they arrive as a voice note / sticker instead of a file attachment.
 SEND_MEDIA_TYPES = ("image", "video", "document")
+# Files up to this size go to the gateway as base64, so it never has to reach PUBLIC_BASE_URL;
+# larger ones go as links (base64 costs a third more bytes and sits in memory on both sides).
+INLINE_MEDIA_MAX = 8 * 1024 * 1024
+# The gateway downloads and decrypts the file from WhatsApp before it answers.
+DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+
+# Reads one of our own media links from disk: (link, size limit) -> bytes, or None when it
+# is not ours or is larger than the limit.
+MediaReader = Callable[[str, int], bytes | None]
 
 
 class GatewayProvider:
@@ -32,7 +54,7 @@ class GatewayProvider:
 
     def __init__(self, base_url: str, api_key: str, instance_name: str, *,
                  instance_token: str | None = None, webhook_url: str | None = None,
-                 client: httpx.Client | None = None):
+                 read_media: MediaReader | None = None, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         # Error text is shown to tenants, so any user:password in the URL is left out of it.
         self._shown_url = re.sub(r"//[^/@]*@", "//", self.base_url)
@@ -40,6 +62,7 @@ class GatewayProvider:
         self.instance_name = instance_name
         self._instance_token = instance_token
         self.webhook_url = webhook_url
+        self._read_media = read_media
         self._client = client
 
     def __repr__(self) -> str:
@@ -57,14 +80,24 @@ class GatewayProvider:
         body: dict[str, Any] = {"instanceName": self.instance_name,
                                 "integration": "WHATSAPP-BAILEYS", "qrcode": True}
         if self.webhook_url:
-            body["webhook"] = {"url": self.webhook_url, "byEvents": False, "base64": True,
-                               "events": WEBHOOK_EVENTS}
+            body["webhook"] = webhook_settings(self.webhook_url)
         data = self._json("POST", "/instance/create", json=body, admin=True)
         token = data.get("hash")
         if isinstance(token, dict):  # v1 gateways answered {"hash": {"apikey": ...}}
             token = token.get("apikey")
         self._instance_token = str(token) if token else self._instance_token
         return self._instance_token
+
+    def set_webhook(self, url: str | None = None) -> None:
+        """Point the instance's webhook at `url` (default: ours); raises unless the gateway stored it."""
+        url = url or self.webhook_url
+        if not url:
+            raise ValueError("no webhook URL to set")
+        data = self._json("POST", f"/webhook/set/{self._name()}", json={"webhook": webhook_settings(url)})
+        # The answer is the stored webhook row; anything else means the old URL is still in force.
+        if data.get("url") != url or data.get("enabled") is not True:
+            raise ChannelError("The WhatsApp gateway did not store the new webhook URL",
+                               code="webhook_not_set", details=json.dumps(data)[:300])
 
     def connect(self) -> ConnectResult:
         """Ask for a QR code to scan, or report CONNECTED if the number is already linked."""
@@ -124,27 +157,64 @@ class GatewayProvider:
     def send_media(self, to: str, media_type: str, *, link: str | None = None,
                    media_id: str | None = None, caption: str | None = None,
                    filename: str | None = None) -> SendResult:
-        """Send an image, video, document, audio note or sticker from a URL."""
+        """Send an image, video, document, audio note or sticker: small files inline, others by URL."""
         if not link:
             # Media ids belong to Meta's Cloud API; the gateway only fetches URLs (or base64).
             raise RecipientError("The WhatsApp gateway needs a media link, not a media id",
                                  code="media_link_required")
         number = _digits(to)
-        if media_type == "audio":
-            return self._send("sendWhatsAppAudio", {"number": number, "audio": link})
-        if media_type == "sticker":
-            return self._send("sendSticker", {"number": number, "sticker": link})
-        if media_type not in SEND_MEDIA_TYPES:
+        if media_type not in SEND_MEDIA_TYPES + ("audio", "sticker"):
             raise ValueError(f"Unsupported media type {media_type!r}")
-        payload: dict[str, Any] = {"number": number, "mediatype": media_type, "media": link}
+        media = self._media_source(link)
+        if media_type == "audio":
+            return self._send("sendWhatsAppAudio", {"number": number, "audio": media})
+        if media_type == "sticker":
+            return self._send("sendSticker", {"number": number, "sticker": media})
+        payload: dict[str, Any] = {"number": number, "mediatype": media_type, "media": media}
         mime = mimetypes.guess_type(filename or link.split("?")[0])[0]
         if mime:
             payload["mimetype"] = mime
         if caption:
             payload["caption"] = caption
+        if media_type == "document" and not filename:
+            # Without a name Evolution cuts one out of the link (our signed token), and refuses base64.
+            filename = "document" + ((mimetypes.guess_extension(mime) if mime else None) or "")
         if filename:
             payload["fileName"] = filename
         return self._send("sendMedia", payload)
+
+    def _media_source(self, link: str) -> str:
+        """Base64 of a small file of ours, else the link itself if the gateway will fetch it."""
+        data = self._read_media(link, INLINE_MEDIA_MAX) if self._read_media else None
+        if data is not None:
+            return base64.b64encode(data).decode("ascii")
+        if not media_url_accepted(link):
+            host = urlsplit(link).hostname or link
+            raise RecipientError(f"The WhatsApp gateway only fetches files from a dotted host name or an IP "
+                                 f"address, not {host!r}: set PUBLIC_BASE_URL to one it can reach",
+                                 code="media_link_refused")
+        return link
+
+    def download_media(self, message: dict[str, Any]) -> tuple[bytes, str]:
+        """Fetch an inbound file through the gateway, which downloads and decrypts it from WhatsApp.
+
+        `message` is the Baileys `{key, message}` the webhook carried; with it the gateway needs no
+        copy of its own (DATABASE_SAVE_DATA_NEW_MESSAGE may be off).
+        """
+        try:
+            data = self._json("POST", f"/chat/getBase64FromMediaMessage/{self._name()}",
+                              json={"message": message, "convertToMp4": False}, timeout=DOWNLOAD_TIMEOUT)
+        except RecipientError as exc:
+            raise RecipientError("The WhatsApp gateway could not fetch the file"
+                                 + (f": {exc.details}" if exc.details else ""), code="media_unavailable",
+                                 http_status=exc.http_status, details=exc.details) from None
+        try:
+            content = base64.b64decode(str(data.get("base64") or ""), validate=True)
+        except binascii.Error:
+            content = b""
+        if not content:
+            raise RecipientError("The WhatsApp gateway returned no file", code="media_unavailable")
+        return content, str(data.get("mimetype") or "application/octet-stream").split(";")[0].strip()
 
     def _send(self, endpoint: str, payload: dict[str, Any]) -> SendResult:
         if not payload["number"]:
@@ -228,6 +298,40 @@ class GatewayProvider:
             return RecipientError("This number is not on WhatsApp", **kwargs)
         return RecipientError("The WhatsApp gateway rejected the message"
                               + (f": {detail}" if detail else ""), **kwargs)
+
+
+def webhook_settings(url: str) -> dict[str, Any]:
+    """The webhook MessageHub wants on every instance: our events only, media fetched separately."""
+    # base64 off: Evolution would put each inbound file into the webhook body, and
+    # bodies over the webhook route's limit are refused and eventually dropped.
+    return {"enabled": True, "url": url, "byEvents": False, "base64": False, "events": list(WEBHOOK_EVENTS)}
+
+
+_FQDN_LABEL = re.compile(r"^(?!-)[a-z0-9\u00a1-\uffff-]{1,63}(?<!-)$", re.IGNORECASE)
+_FQDN_TLD = re.compile(r"^(?:[a-z\u00a1-\uffff]{2,}|xn[a-z0-9-]{2,})$", re.IGNORECASE)
+
+
+def media_url_accepted(url: str) -> bool:
+    """Whether Evolution's media check (class-validator `isURL`, default options) takes `url`.
+
+    It wants http(s) or ftp and a host that is an IP address or a dotted name ending in a
+    letter TLD, so `localhost` or a container name such as `app` are refused.
+    """
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https", "ftp") or not host or len(url) > 2083:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.split(".")
+    return (len(labels) >= 2 and bool(_FQDN_TLD.match(labels[-1]))
+            and all(_FQDN_LABEL.match(label) for label in labels))
 
 
 def _error_detail(response: httpx.Response) -> str | None:

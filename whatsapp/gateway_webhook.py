@@ -1,12 +1,13 @@
 """Parse Evolution API v2 webhook bodies into provider-neutral events.
 
 Every body is `{"event", "instance", "data", "date_time", "sender", ...}`; `data`
-carries Baileys' message objects (`key`, `message`, `messageTimestamp`, ...).
+carries Baileys' message objects (`key`, `message`, `messageTimestamp`, ...). `date_time`
+is the gateway's local clock labelled as UTC, so no time is taken from it.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .base import ConnectionEvent, ConnectionState, Event, InboundMessage, Media, StatusUpdate
@@ -34,6 +35,10 @@ MEDIA_KEYS = {
 }
 # Chats that are not one customer: groups, broadcast lists, status stories, channels.
 NON_PERSONAL_SUFFIXES = ("@g.us", "@broadcast", "@newsletter")
+# What the gateway needs to download and decrypt an inbound file again; the rest of the
+# Baileys media object (thumbnails, waveforms, context) is left out of the stored copy.
+DOWNLOAD_FIELDS = ("url", "directPath", "mediaKey", "mediaKeyTimestamp", "mimetype", "fileLength",
+                   "fileSha256", "fileEncSha256", "fileName", "caption", "ptt", "seconds", "height", "width")
 
 
 def parse_gateway_webhook(payload: dict[str, Any], instance_name: str) -> list[Event]:
@@ -55,7 +60,9 @@ def parse_gateway_webhook(payload: dict[str, Any], instance_name: str) -> list[E
     if event == "messages.upsert":
         return [m for m in (_message(item) for item in items) if m is not None]
     if event == "messages.update":
-        when = _iso(payload.get("date_time"))
+        # Receipts carry no time of their own; ours is the one to trust (the pipeline also
+        # caps it at the moment the delivery was received).
+        when = datetime.now(UTC)
         return [s for s in (_status(item, when) for item in items) if s is not None]
     log.debug("Ignoring gateway event %r", event)
     return []
@@ -92,6 +99,8 @@ def _message(data: Any) -> InboundMessage | None:
         return None
     message = _get(data, "message") or {}
     fields = _content(message if isinstance(message, dict) else {}, _get(data, "messageType"))
+    if fields.get("media") is not None and "media_base64" not in fields["payload"]:
+        fields["payload"]["gateway_message"] = _download_reference(key, message)
     context = _get(data, "contextInfo") or _find_context(message)
     if fields.get("context_message_id") is None and isinstance(context, dict):
         fields["context_message_id"] = context.get("stanzaId")
@@ -145,6 +154,21 @@ def _media(kind: str, body: dict[str, Any], base64_data: Any) -> dict[str, Any]:
                   sha256=body.get("fileSha256") if isinstance(body.get("fileSha256"), str) else None,
                   caption=caption)
     return {"type": kind, "text": caption, "media": media, "payload": payload}
+
+
+def _download_reference(key: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """The `{key, message}` the gateway's getBase64FromMediaMessage takes to fetch this file."""
+    if "documentWithCaptionMessage" in message:
+        message = {"documentMessage": _get(_get(message["documentWithCaptionMessage"], "message"),
+                                           "documentMessage") or {}}
+    trimmed = {}
+    for media_key in MEDIA_KEYS:
+        body = message.get(media_key)
+        if isinstance(body, dict):
+            trimmed[media_key] = {k: v for k, v in body.items() if k in DOWNLOAD_FIELDS}
+            break
+    return {"key": {k: key[k] for k in ("remoteJid", "fromMe", "id", "participant") if k in key},
+            "message": trimmed}
 
 
 def _contact_cards(message: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -211,17 +235,9 @@ def _unix(value: Any) -> datetime:
     if isinstance(value, dict):  # protobuf Long serialised as {"low", "high"}
         value = (int(value.get("high") or 0) << 32) + (int(value.get("low") or 0) & 0xFFFFFFFF)
     try:
-        return datetime.fromtimestamp(int(str(value).strip()), tz=timezone.utc)
+        return datetime.fromtimestamp(int(str(value).strip()), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        return datetime.now(timezone.utc)
-
-
-def _iso(value: Any) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(timezone.utc)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return datetime.now(UTC)
 
 
 def _get(obj: Any, key: str) -> Any:

@@ -10,12 +10,22 @@ from blueprints.common import put_errors
 from blueprints.htmx import is_htmx, see_other
 from blueprints.settings.views import bp
 from extensions import db
-from services.channels import (ChannelSetupError, gateway_available, get_channel, regenerate_webhook_tokens,
-                               webhook_url)
+from services.channels import ChannelSetupError, gateway_available, get_channel, webhook_url
 from services.crypto import mask
-from services.linking import (CredentialsInvalid, disconnect_channel, refresh_link_status, refresh_qr,
-                              save_cloud_credentials, start_qr_link, start_sandbox,
-                              subscribe_cloud_webhooks, test_cloud_connection)
+from services.linking import (
+    CredentialsInvalid,
+    disconnect_channel,
+    refresh_link_status,
+    refresh_qr,
+    regenerate_webhook,
+    restore_gateway_webhook,
+    save_cloud_credentials,
+    start_qr_link,
+    start_sandbox,
+    subscribe_cloud_webhooks,
+    test_cloud_connection,
+)
+from services.media_links import gateway_link_problem
 from services.qr import qr_data_uri
 from whatsapp.base import ProviderError
 
@@ -48,6 +58,7 @@ def _status_context(channel) -> dict:
         "webhook_url": webhook_url(channel) if channel is not None and channel.kind in ("cloud", "gateway") else None,
         "masked_token": mask(channel.access_token) if channel is not None and channel.access_token else "",
         "masked_secret": mask(channel.app_secret) if channel is not None and channel.app_secret else "",
+        "media_link_problem": gateway_link_problem() if channel is not None and channel.kind == "gateway" else None,
     }
 
 
@@ -100,7 +111,8 @@ def whatsapp_cloud_test():
         message = exc.message if isinstance(exc, ProviderError) else str(exc)
         return _respond("error", f"Connection failed: {message}")
     db.session.commit()
-    details = f"{status.phone_number or ''} · {status.verified_name or 'no verified name'} · quality {status.quality or 'unknown'}"
+    details = (f"{status.phone_number or ''} · {status.verified_name or 'no verified name'} · "
+               f"quality {status.quality or 'unknown'}")
     return _respond("success", f"Connected: {details}")
 
 
@@ -120,13 +132,29 @@ def whatsapp_cloud_subscribe():
 
 @bp.post("/whatsapp/webhook/regenerate")
 def whatsapp_regenerate():
-    """New webhook URL and verify token (the old ones stop working)."""
+    """New webhook URL and verify token (the old ones stop working); the gateway is told first."""
     channel = get_channel()
     if channel is None:
         return _fail(ChannelSetupError("Nothing is linked yet."))
-    regenerate_webhook_tokens(channel)
-    db.session.commit()
-    flash("New webhook URL and verify token generated. Update them in your provider's settings.", "success")
+    try:
+        regenerate_webhook(channel)
+    except (ProviderError, ChannelSetupError) as exc:
+        db.session.rollback()
+        restore_gateway_webhook(channel)
+        gateway_said = isinstance(exc, ProviderError)
+        return _page(status=502 if gateway_said else 400,
+                     error=f"The gateway did not take the new webhook URL ({exc.message if gateway_said else exc}). "
+                           "Nothing was changed: the current URL keeps working.")
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        restore_gateway_webhook(channel)
+        raise
+    if channel.kind == "gateway":
+        flash("New webhook URL generated; the gateway now posts to it.", "success")
+    else:
+        flash("New webhook URL and verify token generated. Update them in your provider's settings.", "success")
     return see_other(url_for("settings.whatsapp"))
 
 

@@ -29,24 +29,40 @@ def link_gateway(app, client, create_user, login, gateway, run_jobs):
     return user, name
 
 
-def test_gateway_media_goes_out_as_a_short_lived_signed_link(app, live_server, client, create_user, login, gateway,
-                                                             run_jobs):
-    user, name = link_gateway(app, client, create_user, login, gateway, run_jobs)
+def queue_file(app, user, data: bytes, filename: str, caption: str = ""):
     with app.app_context(), tenant_scope(user.tenant_id):
         contact = Contact(name="Doc", phone="+14155550200")
         db.session.add(contact)
         db.session.flush()
-        queue_media(contact, b"%PDF-1.4 invoice", "invoice.pdf", "application/pdf", "Your invoice")
+        queue_media(contact, data, filename, "application/pdf", caption)
         db.session.commit()
+
+
+def test_small_gateway_media_goes_out_inline(app, live_server, client, create_user, login, gateway, run_jobs):
+    user, name = link_gateway(app, client, create_user, login, gateway, run_jobs)
+    queue_file(app, user, b"%PDF-1.4 invoice", "invoice.pdf", "Your invoice")
     run_jobs()
     [message] = messages_of(app, user.tenant_id)
     assert message.status == "sent"
     sent = gateway.instances[name].sent[-1]
     assert sent["mediatype"] == "document" and sent["fileName"] == "invoice.pdf"
+    assert base64.b64decode(sent["media"]) == b"%PDF-1.4 invoice"
+
+
+def test_large_gateway_media_goes_out_as_a_short_lived_signed_link(app, live_server, client, create_user, login,
+                                                                   gateway, run_jobs):
+    user, name = link_gateway(app, client, create_user, login, gateway, run_jobs)
+    big = b"%PDF-1.4 " + bytes(9 * 1024 * 1024)
+    queue_file(app, user, big, "catalogue.pdf")
+    run_jobs()
+    [message] = messages_of(app, user.tenant_id)
+    assert message.status == "sent"
+    sent = gateway.instances[name].sent[-1]
+    assert sent["mediatype"] == "document" and sent["fileName"] == "catalogue.pdf"
     link = sent["media"]
     assert link.startswith(f"{live_server}/m/")
     fetched = httpx.get(link)
-    assert fetched.status_code == 200 and fetched.content == b"%PDF-1.4 invoice"
+    assert fetched.status_code == 200 and fetched.content == big
     assert fetched.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(link[:-3] + "abc").status_code == 404  # tampered
 

@@ -1,13 +1,25 @@
 """GatewayProvider against the fake Evolution gateway over real loopback HTTP."""
 from __future__ import annotations
 
+import base64
+import secrets
+
 import httpx
 import pytest
 
 from tests.fakes import FakeGateway
-from whatsapp.base import (ChannelError, ConnectionEvent, ConnectionState, ErrorAction,
-                           InboundMessage, RecipientError, RetryableError, StatusUpdate)
-from whatsapp.gateway import WEBHOOK_EVENTS, GatewayProvider
+from tests.fakes.gateway import is_url
+from whatsapp.base import (
+    ChannelError,
+    ConnectionEvent,
+    ConnectionState,
+    ErrorAction,
+    InboundMessage,
+    RecipientError,
+    RetryableError,
+    StatusUpdate,
+)
+from whatsapp.gateway import INLINE_MEDIA_MAX, WEBHOOK_EVENTS, GatewayProvider, media_url_accepted
 
 from .conftest import GATEWAY_KEY, INSTANCE
 
@@ -28,8 +40,9 @@ def test_create_instance_registers_webhook_and_returns_token(gw, gateway, sink):
     request = gateway.last("POST", "/instance/create")
     assert request.headers["apikey"] == GATEWAY_KEY
     assert request.json == {"instanceName": INSTANCE, "integration": "WHATSAPP-BAILEYS", "qrcode": True,
-                            "webhook": {"url": f"{sink.url}/webhooks/gateway", "byEvents": False,
-                                        "base64": True, "events": WEBHOOK_EVENTS}}
+                            "webhook": {"enabled": True, "url": f"{sink.url}/webhooks/gateway", "byEvents": False,
+                                        "base64": False, "events": WEBHOOK_EVENTS}}
+    assert WEBHOOK_EVENTS == ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE"]
     assert token == gateway.instances[INSTANCE].token and gw.instance_token == token
 
 
@@ -216,3 +229,139 @@ def test_webhook_for_another_instance_is_ignored(linked, gateway, sink, caplog):
     assert linked.parse_webhook(payload) == []
     assert "someone-else" in caplog.text
     assert len(other.parse_webhook(payload)) == 1
+
+
+def test_sends_are_not_echoed_back_as_webhooks(linked, gateway, sink):
+    linked.send_text(CUSTOMER, "hi")
+    linked.send_media(CUSTOMER, "image", link="https://cdn.example.com/p.png")
+    assert len(gateway.instances[INSTANCE].sent) == 2
+    assert sink.payloads("send.message") == []
+
+
+# -- webhook URL ----------------------------------------------------------------
+
+
+def test_set_webhook_moves_the_instance_to_a_new_url(linked, gateway, sink, http_client):
+    moved = GatewayProvider(gateway.url, GATEWAY_KEY, INSTANCE, instance_token=linked.instance_token,
+                            webhook_url=f"{sink.url}/webhooks/gateway/new", client=http_client)
+    moved.set_webhook()
+
+    request = gateway.last("POST", "/webhook/set/")
+    assert request.path == f"/webhook/set/{INSTANCE}" and request.headers["apikey"] == linked.instance_token
+    assert request.json == {"webhook": {"enabled": True, "url": f"{sink.url}/webhooks/gateway/new",
+                                        "byEvents": False, "base64": False, "events": WEBHOOK_EVENTS}}
+    gateway.post_inbound(INSTANCE, CUSTOMER, "still here?")
+    assert sink.requests[-1].path == "/webhooks/gateway/new"
+
+
+def test_set_webhook_refused_or_not_stored_raises(linked, gateway):
+    gateway.fail_next(400, message=['webhook requires property "url"'])
+    with pytest.raises(RecipientError):
+        linked.set_webhook()
+    gateway.fail_next(200, message="OK")   # an answer that is not the stored webhook
+    with pytest.raises(ChannelError) as info:
+        linked.set_webhook()
+    assert info.value.code == "webhook_not_set"
+    gateway.fail_next(500)
+    with pytest.raises(RetryableError):
+        linked.set_webhook()
+
+
+# -- inbound media ----------------------------------------------------------------
+
+
+def test_large_inbound_video_is_fetched_through_the_gateway(linked, gateway, sink):
+    video = secrets.token_bytes(10 * 1024 * 1024)
+    gateway.post_inbound_media(INSTANCE, CUSTOMER, "video", video, mimetype="video/mp4", caption="o vazamento")
+
+    [request] = [r for r in sink.requests if r.json and r.json["event"] == "messages.upsert"]
+    assert len(request.body) < 20_000   # the file is not in the webhook
+    [msg] = linked.parse_webhook(request.json)
+    assert (msg.type, msg.text) == ("video", "o vazamento")
+    data, mime = linked.download_media(msg.payload["gateway_message"])
+    assert data == video and mime == "video/mp4"
+    call = gateway.last("POST", "/chat/getBase64FromMediaMessage/")
+    assert call.path == f"/chat/getBase64FromMediaMessage/{INSTANCE}"
+    assert call.headers["apikey"] == linked.instance_token
+
+
+def test_inbound_media_the_gateway_cannot_fetch_fails_the_download(linked, gateway, sink):
+    gateway.post_inbound_media(INSTANCE, CUSTOMER, "image", b"\xff\xd8 photo", mimetype="image/jpeg")
+    [msg] = linked.parse_webhook(sink.payloads("messages.upsert")[-1])
+    reference = msg.payload["gateway_message"]
+    reference["message"]["imageMessage"]["mediaKey"] = {"0": 1, "1": 2}
+    with pytest.raises(RecipientError) as info:
+        linked.download_media(reference)
+    assert "could not fetch the file" in info.value.message
+
+
+# -- outbound media ---------------------------------------------------------------
+
+
+def test_small_files_of_ours_go_inline(gateway, sink, http_client):
+    files = {"https://crm.example.com/m/tok": b"%PDF-1.4 quote"}
+    provider = GatewayProvider(gateway.url, GATEWAY_KEY, INSTANCE, webhook_url=f"{sink.url}/webhooks/gateway",
+                               read_media=lambda link, limit: files.get(link), client=http_client)
+    provider.create_instance()
+    gateway.simulate_scan(INSTANCE)
+    provider.send_media(CUSTOMER, "document", link="https://crm.example.com/m/tok", filename="quote.pdf")
+    body = gateway.last("POST", "/message/sendMedia/").json
+    assert base64.b64decode(body["media"]) == b"%PDF-1.4 quote" and body["fileName"] == "quote.pdf"
+    provider.send_media(CUSTOMER, "audio", link="https://crm.example.com/m/tok")
+    assert base64.b64decode(gateway.last("POST", "/message/sendWhatsAppAudio/").json["audio"]) == b"%PDF-1.4 quote"
+
+
+def test_documents_always_carry_a_file_name(linked, gateway):
+    linked.send_media(CUSTOMER, "document", link="https://crm.example.com/files/quote.pdf?sig=1")
+    assert gateway.last("POST", "/message/sendMedia/").json["fileName"] == "document.pdf"
+
+
+@pytest.mark.parametrize("base", ["http://localhost:5000", "http://app:5000", "http://messagehub_web"])
+def test_links_the_gateway_would_refuse_fail_before_sending(linked, gateway, base):
+    with pytest.raises(RecipientError) as info:
+        linked.send_media(CUSTOMER, "image", link=f"{base}/m/token")
+    assert info.value.code == "media_link_refused" and "PUBLIC_BASE_URL" in info.value.message
+    assert not any(r.path.startswith("/message/") for r in gateway.requests)
+
+
+@pytest.mark.parametrize("url", [
+    "https://crm.example.com/m/x", "http://127.0.0.1:5000/m/x", "http://[::1]:5000/m/x", "http://10.0.0.5/m/x",
+    "http://localhost:5000/m/x", "http://app:5000/m/x", "http://my_app.example.com/m/x", "http://example.123/m/x",
+    "https://xn--bcher-kva.example/m/x", "http://-bad.example.com/m/x", "ftp://files.example.org/a",
+    "file:///etc/passwd", "http://crm.example.com:99999/m/x", "http://crm.example.com./m/x",
+])
+def test_media_url_check_agrees_with_evolution(url):
+    assert media_url_accepted(url) == is_url(url)
+
+
+def test_large_files_of_ours_still_go_as_links(gateway, sink, http_client):
+    asked = []
+    provider = GatewayProvider(gateway.url, GATEWAY_KEY, INSTANCE, webhook_url=f"{sink.url}/webhooks/gateway",
+                               read_media=lambda link, limit: asked.append(limit), client=http_client)
+    provider.create_instance()
+    gateway.simulate_scan(INSTANCE)
+    provider.send_media(CUSTOMER, "video", link="https://crm.example.com/m/big")
+    assert gateway.last("POST", "/message/sendMedia/").json["media"] == "https://crm.example.com/m/big"
+    assert asked == [INLINE_MEDIA_MAX]
+
+
+# -- the fake keeps the real server's habits --------------------------------------------
+
+
+def test_unknown_instance_is_404_before_the_key_is_checked(gateway, http_client):
+    response = http_client.get(f"{gateway.url}/instance/connectionState/nobody", headers={"apikey": "wrong"})
+    assert response.status_code == 404
+    assert response.json()["response"]["message"] == ['The "nobody" instance does not exist']
+
+
+def test_deleting_a_linked_instance_logs_it_out_first(linked, gateway, http_client):
+    response = http_client.delete(f"{gateway.url}/instance/delete/{INSTANCE}", headers={"apikey": GATEWAY_KEY})
+    assert response.status_code == 200 and INSTANCE not in gateway.instances
+
+
+def test_events_outside_the_subscription_are_not_posted(linked, gateway, sink):
+    gateway.simulate_connecting(INSTANCE)
+    assert sink.payloads("connection.update")[-1]["data"]["state"] == "connecting"
+    gateway.instances[INSTANCE].webhook["events"] = ["MESSAGES_UPSERT"]
+    gateway.simulate_connecting(INSTANCE)
+    assert [p["data"]["state"] for p in sink.payloads("connection.update")] == ["open", "connecting"]

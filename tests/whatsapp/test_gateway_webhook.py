@@ -1,7 +1,7 @@
 """GatewayProvider.parse_webhook on Evolution v2 webhook bodies of every supported kind."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from whatsapp.gateway import GatewayProvider
 from .conftest import INSTANCE
 
 TS = 1_717_171_717
-WHEN = datetime(2024, 5, 31, 16, 8, 37, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 31, 16, 8, 37, tzinfo=UTC)
 JID = "5511987654321@s.whatsapp.net"
 
 
@@ -72,6 +72,36 @@ def test_media_messages_carry_base64(provider, key, kind, body):
         assert msg.payload["voice"] is True
 
 
+def test_media_without_base64_keeps_what_the_gateway_needs_to_fetch_it(provider):
+    key = {"remoteJid": JID, "fromMe": False, "id": "3EB0VID"}
+    video = {"url": "https://mmg.whatsapp.net/v/t62.7161-24/1.enc?ccb=11-4", "mimetype": "video/mp4",
+             "caption": "o vazamento", "mediaKey": {"0": 12, "1": 200}, "directPath": "/v/t62.7161-24/1.enc",
+             "fileLength": {"low": 10485760, "high": 0, "unsigned": True}, "seconds": 31,
+             "jpegThumbnail": {str(i): 7 for i in range(500)}, "contextInfo": {"forwardingScore": 1}}
+    body = upsert({"videoMessage": video}, message_type="videoMessage", msg_id="3EB0VID")
+    msg = parse_one(provider, body)
+    assert msg.type == "video" and msg.text == "o vazamento" and "media_base64" not in msg.payload
+    kept = {k: v for k, v in video.items() if k not in ("jpegThumbnail", "contextInfo")}
+    assert msg.payload["gateway_message"] == {"key": key, "message": {"videoMessage": kept}}
+
+
+def test_document_with_caption_is_fetched_as_a_plain_document(provider):
+    inner = {"url": "https://mmg.whatsapp.net/d.enc", "mimetype": "application/pdf", "fileName": "laudo.pdf",
+             "mediaKey": "a2V5", "directPath": "/d.enc", "caption": "segue"}
+    msg = parse_one(provider, upsert({"documentWithCaptionMessage": {"message": {"documentMessage": inner}}},
+                                     message_type="documentWithCaptionMessage"))
+    assert msg.type == "document" and msg.media.filename == "laudo.pdf"
+    assert msg.payload["gateway_message"]["message"] == {"documentMessage": inner}
+
+
+def test_receipt_time_is_ours_not_the_gateways_local_clock(provider):
+    # Evolution prints its local time with a "Z": three hours early on a server in São Paulo.
+    body = envelope("messages.update", {"keyId": "3EB0OUT", "remoteJid": JID, "fromMe": True, "status": "READ"})
+    body["date_time"] = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="milliseconds")[:-6] + "Z"
+    [update] = provider.parse_webhook(body)
+    assert abs(update.timestamp - datetime.now(UTC)) < timedelta(seconds=5)
+
+
 def test_location_contact_and_reaction(provider):
     loc = parse_one(provider, upsert({"locationMessage": {"degreesLatitude": -23.55, "degreesLongitude": -46.63,
                                                           "name": "Clinica", "address": "Av. Paulista"}}))
@@ -108,6 +138,9 @@ def test_lid_sender_uses_phone_jid_when_present(provider):
     body = upsert({"conversation": "oi"}, jid="123456789012345@lid")
     body["data"]["key"]["senderPn"] = JID
     assert parse_one(provider, body).wa_id == "5511987654321"
+    body = upsert({"conversation": "oi"}, jid="123456789012345@lid")
+    body["data"]["key"].update(remoteJidAlt=JID, addressingMode="lid")   # v2.3 with Baileys 7
+    assert parse_one(provider, body).wa_id == "5511987654321"
     assert provider.parse_webhook(upsert({"conversation": "oi"}, jid="123456789012345@lid")) == []
 
 
@@ -126,8 +159,9 @@ def test_status_values(provider, raw, expected):
     body = envelope("messages.update", {"messageId": "x", "keyId": "3EB0OUT", "remoteJid": JID,
                                         "fromMe": True, "status": raw})
     [update] = provider.parse_webhook(body)
-    assert update == StatusUpdate("3EB0OUT", expected, WHEN, recipient_wa_id="5511987654321",
+    assert update == StatusUpdate("3EB0OUT", expected, update.timestamp, recipient_wa_id="5511987654321",
                                   error_code="gateway_error" if expected == "failed" else None)
+    assert abs(update.timestamp - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_status_with_nested_key_and_pending_or_inbound_receipts(provider):
