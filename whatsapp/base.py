@@ -149,10 +149,28 @@ class OptOutEvent:
 Event = InboundMessage | StatusUpdate | ConnectionEvent | OptOutEvent
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a kind of provider can do, so callers ask instead of branching on the channel kind."""
+
+    templates: bool = False          # approved message templates (synced from the account)
+    service_window: bool = False     # free-form messages only within 24 h of the customer's last message
+    media_by_upload: bool = False    # media is uploaded first and sent by id
+    media_by_link: bool = False      # media is sent as a link the provider fetches
+    qr_link: bool = False            # linked by scanning a QR; has an instance to create, log out and delete
+    webhook_subscription: bool = False  # the account must be subscribed to deliver webhooks
+    default_rate: float = 80.0       # messages per second when the tenant sets none
+    max_rate: float = 80.0           # the highest rate a tenant may set
+    rate_configurable: bool = False  # whether the tenant chooses its rate (Cloud: Meta grants up to 1,000/s)
+    send_jitter: float = 0.0         # random share of the interval added between sends (0 to 1)
+    burst_seconds: float = 0.1       # how many seconds' worth of sends may go back to back
+
+
 class Provider(Protocol):
     """The interface of every WhatsApp adapter. Constructors never touch the network."""
 
     kind: str
+    capabilities: Capabilities
 
     def send_text(self, to: str, body: str, *, preview_url: bool = False) -> SendResult: ...
 
