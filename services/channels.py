@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from core.enums import ChannelKind
 from extensions import db
 from models import Channel
 from models.base import utcnow
 from services.crypto import new_token, token_digest
-from whatsapp.base import ConnectionState, Provider
+from whatsapp.base import Capabilities, ConnectionState, Provider
 
 
 class ChannelSetupError(RuntimeError):
@@ -96,6 +97,20 @@ def provider_for(channel: Channel) -> Provider:
 
         return sandbox_provider(channel)
     raise ChannelSetupError(f"Unknown channel kind {channel.kind!r}")
+
+
+def capabilities_for(kind: str) -> Capabilities:
+    """What a channel of `kind` can do, without credentials or a network call."""
+    from whatsapp.cloud import CloudProvider
+    from whatsapp.gateway import GatewayProvider
+    from whatsapp.sandbox import SandboxProvider
+
+    classes = {ChannelKind.CLOUD: CloudProvider, ChannelKind.GATEWAY: GatewayProvider,
+               ChannelKind.SANDBOX: SandboxProvider}
+    try:
+        return classes[ChannelKind(kind)].capabilities
+    except ValueError as exc:
+        raise ChannelSetupError(f"Unknown channel kind {kind!r}") from exc
 
 
 def gateway_available() -> bool:

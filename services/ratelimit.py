@@ -4,16 +4,21 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from redis import Redis
 
-CLOUD_DEFAULT_RATE = 80.0  # messages/second: the Cloud API's default throughput per number
-CLOUD_MAX_RATE = 1000.0  # the highest throughput Meta grants a number
-# One message every ~4 s for QR-linked gateway channels: unofficial bulk sending gets numbers banned.
-LINKED_DEVICE_RATE = 0.25
-LINKED_DEVICE_JITTER = 0.5
-SANDBOX_RATE = 80.0
+from whatsapp.base import Capabilities
+from whatsapp.cloud import CloudProvider
+from whatsapp.gateway import GatewayProvider
+from whatsapp.sandbox import SandboxProvider
+
+# Each provider declares its pace; these names are kept for the settings form and the tests.
+CLOUD_DEFAULT_RATE = CloudProvider.capabilities.default_rate  # Meta's default throughput per number
+CLOUD_MAX_RATE = CloudProvider.capabilities.max_rate  # the highest throughput Meta grants a number
+LINKED_DEVICE_RATE = GatewayProvider.capabilities.default_rate
+LINKED_DEVICE_JITTER = GatewayProvider.capabilities.send_jitter
+SANDBOX_RATE = SandboxProvider.capabilities.default_rate
 
 MAX_RATE = CLOUD_MAX_RATE
 DEFAULT_PREFIX = "messagehub:rate"
@@ -152,15 +157,18 @@ class RateLimiter:
 
 def channel_rate(kind: str, configured: float | None) -> tuple[float, int, float]:
     """The (rate, burst, jitter) a channel of `kind` sends at, given its configured rate."""
-    if kind == "cloud":
-        rate = float(configured) if configured else CLOUD_DEFAULT_RATE
-        if math.isnan(rate):
-            rate = CLOUD_DEFAULT_RATE
-        rate = min(max(rate, 1.0), CLOUD_MAX_RATE)
-        # A tenth of a second's worth of messages may go back to back, smoothing bursty queues.
-        return rate, max(1, int(rate // 10)), 0.0
-    if kind == "gateway":
-        return LINKED_DEVICE_RATE, 1, LINKED_DEVICE_JITTER
-    if kind == "sandbox":
-        return SANDBOX_RATE, 8, 0.0
-    raise ValueError(f"unknown channel kind {kind!r}")
+    from services.channels import ChannelSetupError, capabilities_for
+
+    try:
+        return rate_for(capabilities_for(kind), configured)
+    except ChannelSetupError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def rate_for(capabilities: Capabilities, configured: float | None) -> tuple[float, int, float]:
+    """The (rate, burst, jitter) a provider with `capabilities` sends at, given the tenant's configured rate."""
+    rate = capabilities.default_rate
+    if capabilities.rate_configurable and configured and not math.isnan(float(configured)):
+        rate = min(max(float(configured), 1.0), capabilities.max_rate)
+    # A short span of sends may go back to back (a tenth of a second on Cloud), smoothing bursty queues.
+    return rate, max(1, int(rate * capabilities.burst_seconds)), capabilities.send_jitter

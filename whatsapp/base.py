@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.enums import ConnectionState  # noqa: F401  (adapters report states in the shared vocabulary)
+from core.enums import ConnectionState
 
 
 class ErrorAction(enum.Enum):

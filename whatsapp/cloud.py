@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 
 from . import http as shared_http
-from .base import (ChannelStatus, ConnectionState, ConnectResult, Event, RecipientError,
-                   SendResult)
+from .base import Capabilities, ChannelStatus, ConnectionState, ConnectResult, Event, RecipientError, SendResult
 from .cloud_errors import error_from_response, error_from_transport, scrub
 from .cloud_webhook import parse_cloud_webhook
 
@@ -28,6 +27,8 @@ class CloudProvider:
     """Sends and receives WhatsApp messages through Meta's Cloud API for one phone number."""
 
     kind = "cloud"
+    capabilities = Capabilities(templates=True, service_window=True, media_by_upload=True, webhook_subscription=True,
+                                default_rate=80.0, max_rate=1000.0, rate_configurable=True, burst_seconds=0.1)
 
     def __init__(self, phone_number_id: str, waba_id: str, access_token: str, *,
                  base_url: str = DEFAULT_BASE_URL, api_version: str = DEFAULT_API_VERSION,

@@ -6,7 +6,7 @@ fields of the `whatsapp_business_account` object.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .base import Event, InboundMessage, Media, OptOutEvent, StatusUpdate
@@ -184,9 +184,9 @@ def contacts_summary(contacts: list[Any]) -> str:
 def parse_timestamp(value: Any) -> datetime:
     """Unix seconds (int or numeric string) as an aware UTC datetime; now if missing/bad."""
     try:
-        return datetime.fromtimestamp(int(str(value).strip()), tz=timezone.utc)
+        return datetime.fromtimestamp(int(str(value).strip()), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 def _list(value: Any) -> list[Any]:

@@ -16,6 +16,7 @@ import httpx
 
 from . import http as shared_http
 from .base import (
+    Capabilities,
     ChannelError,
     ChannelStatus,
     ConnectionState,
@@ -51,6 +52,9 @@ class GatewayProvider:
     """One WhatsApp number linked by QR scan through an Evolution API instance."""
 
     kind = "gateway"
+    # Unofficial bulk sending gets linked numbers banned: one message every ~4 s, with jitter, one at a time.
+    capabilities = Capabilities(media_by_link=True, qr_link=True, default_rate=0.25, max_rate=0.25,
+                                send_jitter=0.5, burst_seconds=0.0)
 
     def __init__(self, base_url: str, api_key: str, instance_name: str, *,
                  instance_token: str | None = None, webhook_url: str | None = None,

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from whatsapp.base import (ChannelStatus, ConnectionEvent, ConnectionState, ConnectResult, Event, InboundMessage,
-                           OptOutEvent, RecipientError, SendResult, StatusUpdate)
+from whatsapp.base import (
+    Capabilities,
+    ChannelStatus,
+    ConnectionEvent,
+    ConnectionState,
+    ConnectResult,
+    Event,
+    InboundMessage,
+    OptOutEvent,
+    RecipientError,
+    SendResult,
+    StatusUpdate,
+)
 
 log = logging.getLogger(__name__)
 SANDBOX_NUMBER = "15550100999"
@@ -26,15 +38,17 @@ def new_message_id(prefix: str = "out") -> str:
 
 def _timestamp(value: Any) -> datetime:
     try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return datetime.fromtimestamp(float(value), tz=UTC)
     except (TypeError, ValueError):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SandboxProvider:
     """The sandbox channel; `on_send(provider_message_id, to)` schedules its receipts."""
 
     kind = "sandbox"
+    capabilities = Capabilities(media_by_link=True, qr_link=True, default_rate=80.0, max_rate=80.0,
+                                burst_seconds=0.1)
 
     def __init__(self, instance_name: str, *, phone_url: str, state: ConnectionState = ConnectionState.PENDING,
                  on_send: Callable[[str, str], None] | None = None):
@@ -107,4 +121,4 @@ class SandboxProvider:
 def sandbox_body(instance_name: str, event: str, **fields: Any) -> dict[str, Any]:
     """Build a sandbox event body, stamped now."""
     return {"instance": instance_name, "event": event,
-            "timestamp": datetime.now(timezone.utc).timestamp(), **fields}
+            "timestamp": datetime.now(UTC).timestamp(), **fields}
