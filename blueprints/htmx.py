@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, redirect, request
+from flask import Response, make_response, redirect, render_template, request
+
+# The one status for a form that was refused: htmx swaps it in (see the responseHandling in base.html).
+REFUSED = 422
 
 
 def is_htmx() -> bool:
@@ -28,4 +31,15 @@ def see_other(location: str) -> Response:
 def with_trigger(response: Response, event: str, detail: dict | None = None) -> Response:
     """Ask the page to fire `event` after the swap (e.g. to refresh a counter elsewhere)."""
     response.headers["HX-Trigger"] = json.dumps({event: detail or {}})
+    return response
+
+
+def render(page: str, partial: str | None = None, *, status: int = 200, **context) -> Response:
+    """`partial` for htmx requests (when given), the full `page` otherwise; the answer varies by HX-Request.
+
+    `Vary` keeps a browser or proxy cache from serving a bare partial where a page was asked for.
+    """
+    template = partial if partial is not None and is_htmx() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
     return response
