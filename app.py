@@ -31,8 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
     models.init_app(app)
-    from services import inbox_version
+    from services import inbox_version, queueing
 
+    queueing.init_app(app)
     inbox_version.init_app(app)
 
     from blueprints import register_blueprints

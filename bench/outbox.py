@@ -126,9 +126,9 @@ def main() -> int:
         os.environ.update(env)
         app, tenant_id = prepare(args.rate, args.messages)
         rq = str(Path(sys.executable).parent / "rq")
-        from jobs.context import ALL_QUEUES
+        from services.queueing import ALL_QUEUES
 
-        workers = [subprocess.Popen([rq, "worker", "-w", "jobs.worker.AppWorker", "--url", env["REDIS_URL"],
+        workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", env["REDIS_URL"],
                                      "--path", str(ROOT), "--with-scheduler", "--logging_level", "WARNING",
                                      *ALL_QUEUES],
                                     cwd=ROOT, env={**os.environ, **env}) for _ in range(args.workers)]

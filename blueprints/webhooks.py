@@ -9,18 +9,19 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO
 
 from flask import Blueprint, abort, current_app, request
 from sqlalchemy import Row, insert, select
 
 from extensions import csrf, db, limiter
-from jobs.context import INBOUND_QUEUE, enqueue_in_one_round_trip
 from models import Channel, WebhookEvent
 from models.base import utcnow
 from models.tenancy import current_tenant_id, lookup_tenant_id, tenant_scope
 from services.crypto import token_digest
+from services.queueing import INBOUND_QUEUE, enqueue_in_one_round_trip
 from whatsapp.signature import verify_signature
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -111,8 +112,6 @@ def _json_object(raw: bytes) -> dict:
 
 def _store(channel: Row, raw: bytes) -> tuple[str, int]:
     """Commit the raw body, then enqueue its processing; answer 200 once it is safe in the database."""
-    from jobs.webhooks import process_webhook_event
-
     # A plain INSERT: the unit of work would only add bookkeeping to a row nothing reads back here.
     # It is stamped with the tenant in scope as a flush would; the composite foreign key refuses a
     # channel of another tenant, and row-level security checks the tenant again on PostgreSQL.
@@ -125,7 +124,7 @@ def _store(channel: Row, raw: bytes) -> tuple[str, int]:
     db.session.commit()
     # Only after the commit: a worker must find the row, and nothing is enqueued for a rollback.
     try:
-        enqueue_in_one_round_trip(process_webhook_event, channel.tenant_id, event_id, queue_name=INBOUND_QUEUE)
+        enqueue_in_one_round_trip("jobs.webhooks.process_webhook_event", channel.tenant_id, event_id, queue_name=INBOUND_QUEUE)
     except Exception:  # Redis down: the event is committed and the periodic sweep enqueues it.
         log.exception("could not enqueue webhook event %s; the periodic sweep will", event_id)
     return "OK", 200

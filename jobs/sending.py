@@ -17,18 +17,20 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from extensions import db, get_redis
-from jobs.context import app_job, enqueue_now, send_queue, tenant_job
+from jobs.context import app_job, tenant_job
 from models import Channel, Message
 from models.base import utcnow
 from models.tenancy import tenant_ids_where, tenant_scope
 from services.channels import ChannelSetupError, get_channel, provider_for, set_state
 from services.media_links import signed_media_url
 from services.media_store import media_path
+from services.queueing import enqueue_now, send_queue
 from services.ratelimit import RateLimiter, channel_rate
 from services.transient import is_transient
 from whatsapp.base import ConnectionState, ErrorAction, ProviderError
 
 log = logging.getLogger(__name__)
+SEND_JOB = "jobs.sending.send_message"
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (5, 30, 120, 600)
 STUCK_AFTER = timedelta(minutes=5)
@@ -101,7 +103,7 @@ def _wait_for_slot(tenant_id: int, message_id: int) -> str | None:
     db.session.commit()
     if origin is None:
         return "skipped"
-    enqueue_now(send_message, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
+    enqueue_now(SEND_JOB, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
     return "scheduled"
 
 
@@ -159,7 +161,8 @@ def send_message(tenant_id: int, message_id: int, reserved: bool = False) -> str
     except ProviderError as exc:
         return _after_provider_error(tenant_id, message_id, exc)
     except OSError as exc:
-        return _finish(message_id, lambda m: _fail(m, f"The attachment could not be read: {exc}"))
+        reason = f"The attachment could not be read: {exc}"
+        return _finish(message_id, lambda m: _fail(m, reason))
     return _record_sent(tenant_id, message_id, provider_message_id)
 
 
@@ -189,7 +192,7 @@ def _after_provider_error(tenant_id: int, message_id: int, exc: ProviderError) -
     message.sending_started_at = None
     origin = message.origin
     db.session.commit()
-    enqueue_now(send_message, tenant_id, message_id, delay=delay, queue_name=send_queue(origin))
+    enqueue_now(SEND_JOB, tenant_id, message_id, delay=delay, queue_name=send_queue(origin))
     return "retry"
 
 
@@ -276,6 +279,6 @@ def reconcile_outbox() -> dict[str, int]:
     for tenant_id in tenant_ids_where(Message, *due):
         with tenant_scope(tenant_id):
             for message_id, origin in db.session.execute(select(Message.id, Message.origin).where(*due).limit(1000)):
-                enqueue_now(send_message, tenant_id, message_id, queue_name=send_queue(origin))
+                enqueue_now(SEND_JOB, tenant_id, message_id, queue_name=send_queue(origin))
                 counts["requeued"] += 1
     return counts

@@ -13,15 +13,17 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from extensions import db
-from jobs.context import INBOUND_QUEUE, app_job, enqueue_now, tenant_job
+from jobs.context import app_job, tenant_job
 from models import Channel, WebhookEvent
 from models.base import utcnow
 from models.tenancy import tenant_ids_where, tenant_scope
 from services.channels import provider_for
 from services.inbound import apply_events
+from services.queueing import INBOUND_QUEUE, enqueue_now
 from services.transient import is_transient
 
 log = logging.getLogger(__name__)
+PROCESS_JOB = "jobs.webhooks.process_webhook_event"
 STALE_AFTER = timedelta(minutes=2)
 # Transient failures are retried for as long as they last; the wait grows to ten minutes.
 BACKOFF_SECONDS = (2, 5, 15, 60, 180, 600)
@@ -93,7 +95,7 @@ def _record_failure(tenant_id: int, event_id: int, exc: Exception, transient: bo
 
 def _enqueue_retry(tenant_id: int, event_id: int, delay: float) -> None:
     try:
-        enqueue_now(process_webhook_event, tenant_id, event_id, delay=delay, queue_name=INBOUND_QUEUE)
+        enqueue_now(PROCESS_JOB, tenant_id, event_id, delay=delay, queue_name=INBOUND_QUEUE)
     except Exception:  # Redis away: next_attempt_at is on the row and the sweep honours it
         log.warning("could not schedule the retry of webhook event %s; the sweep will", event_id)
 
@@ -114,6 +116,6 @@ def requeue_stale_events() -> int:
         with tenant_scope(tenant_id):
             for event_id in db.session.scalars(select(WebhookEvent.id).where(*pending)
                                                .order_by(WebhookEvent.id).limit(500)):
-                enqueue_now(process_webhook_event, tenant_id, event_id, queue_name=INBOUND_QUEUE)
+                enqueue_now(PROCESS_JOB, tenant_id, event_id, queue_name=INBOUND_QUEUE)
                 count += 1
     return count

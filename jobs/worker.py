@@ -1,4 +1,4 @@
-"""The RQ worker class MessageHub runs: one app per worker process, jobs run in that process.
+"""The RQ worker class beneath `worker.AppWorker`: jobs run in the worker process, and Redis outages are waited out.
 
 RQ's default worker forks a fresh "work horse" per job. A horse starts cold: new database and
 HTTP connections and an empty SQL compilation cache, which costs several times more than
@@ -25,8 +25,6 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
-
-from jobs.context import worker_app
 
 # What an unreachable Redis raises: refused or dropped connections (BusyLoadingError included) and
 # sockets that stopped answering.
@@ -104,15 +102,14 @@ class AppScheduler(RQScheduler):
                              "they expire on their own", self.name, error)
 
 
-class AppWorker(SimpleWorker):
-    """`rq worker -w jobs.worker.AppWorker`: builds the app once, keeps its pools warm, outlives Redis outages."""
+class ResilientWorker(SimpleWorker):
+    """Runs jobs in the worker process (warm pools) and outlives Redis outages; `worker.AppWorker` gives it an app."""
 
     max_connection_wait_time = 30.0  # RQ's own pause around a refused blocking pop, capped like ours
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._outage = RedisOutage(self.log, f"Worker {self.name}")
-        worker_app()
 
     # -- waiting for Redis --------------------------------------------------------------------------
 

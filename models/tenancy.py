@@ -120,6 +120,13 @@ def tenant_ids_where(model, *criteria) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
+def each_tenant(model, *criteria) -> Iterator[int]:
+    """For per-tenant sweeps: enter the scope of each tenant having rows of `model` matching `criteria`, in turn."""
+    for tenant_id in tenant_ids_where(model, *criteria):
+        with tenant_scope(tenant_id):
+            yield tenant_id
+
+
 def _tenant_tables_in(statement) -> set[str]:
     """Names of tenant tables anywhere in a statement (subqueries and joins included)."""
     found = set()

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import Channel, Contact, Message
 from models.base import utcnow
 from services.channels import set_state
 from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
+from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 from services.transient import is_transient
 from services.upsert import insert_ignoring_conflicts
 from whatsapp.base import ConnectionEvent, Event, InboundMessage, OptOutEvent, StatusUpdate
@@ -158,9 +158,7 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
     if contact.last_message_at is None or contact.last_message_at < at:
         contact.last_message_at = at
     if message.media:
-        from jobs.media import fetch_inbound_media
-
-        enqueue_after_commit(fetch_inbound_media, message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
+        enqueue_after_commit("jobs.media.fetch_inbound_media", message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
     if message.type in ("text", "button", "interactive") and message.body:
         handle_inbound_text(contact, message.body)
     return True

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement
 
 from extensions import db
-from jobs.context import enqueue_after_commit, send_queue
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from services.channels import get_channel
 from services.media_store import MediaRejected, check_upload, save_media
 from services.phones import InvalidPhone, normalize_phone
+from services.queueing import enqueue_after_commit, send_queue
 
 TEXT_MAX = 4096          # Cloud API text body limit
 CAPTION_MAX = 1024
@@ -78,9 +78,7 @@ def _queue(message: Message, contact: Contact, channel: Channel) -> Message:
 
 
 def _enqueue_send(message: Message) -> None:
-    from jobs.sending import send_message
-
-    enqueue_after_commit(send_message, message.tenant_id, message.id, queue_name=send_queue(message.origin))
+    enqueue_after_commit("jobs.sending.send_message", message.tenant_id, message.id, queue_name=send_queue(message.origin))
 
 
 def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool = False) -> Message:

@@ -6,8 +6,8 @@ import json
 from flask import current_app
 
 from extensions import db
-from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import Channel, WebhookEvent
+from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 from whatsapp.base import ConnectionState
 from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
 
@@ -21,12 +21,10 @@ def sandbox_provider(channel: Channel) -> SandboxProvider:
     """A SandboxProvider whose sends schedule receipts through the job queue."""
 
     def schedule_receipts(provider_message_id: str, to: str) -> None:
-        from jobs.sandbox import emit_sandbox_event
-
         delays = current_app.config["SANDBOX_RECEIPT_DELAYS"]
         for status, delay in zip(("sent", "delivered", "read"), delays):
             body = sandbox_body(channel.instance_name, "status", id=provider_message_id, status=status, to=to)
-            enqueue_after_commit(emit_sandbox_event, channel.tenant_id, channel.id, body, delay=delay,
+            enqueue_after_commit("jobs.sandbox.emit_sandbox_event", channel.tenant_id, channel.id, body, delay=delay,
                                  queue_name=INBOUND_QUEUE)
 
     return SandboxProvider(channel.instance_name, phone_url=phone_url(channel),
@@ -35,12 +33,10 @@ def sandbox_provider(channel: Channel) -> SandboxProvider:
 
 def record_sandbox_event(channel: Channel, body: dict) -> WebhookEvent:
     """Store a sandbox event exactly as a received webhook is stored, and queue its processing."""
-    from jobs.webhooks import process_webhook_event
-
     event = WebhookEvent(channel_id=channel.id, source=Channel.SANDBOX, body=json.dumps(body))
     db.session.add(event)
     db.session.flush()
-    enqueue_after_commit(process_webhook_event, channel.tenant_id, event.id, queue_name=INBOUND_QUEUE)
+    enqueue_after_commit("jobs.webhooks.process_webhook_event", channel.tenant_id, event.id, queue_name=INBOUND_QUEUE)
     return event
 
 

@@ -5,7 +5,8 @@ import sqlite3
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, DisconnectionError, PendingRollbackError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, DisconnectionError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # SQLSTATE classes and codes worth another try: connection exceptions, serialization failure,
 # deadlock, lock timeout, operator intervention (server shutting down, connection terminated).

@@ -4,9 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from extensions import db
-from jobs.context import INBOUND_QUEUE, enqueue_after_commit
 from models import WebhookEvent
 from models.tenancy import tenant_ids_where, tenant_scope
+from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 
 SHOWN = 20
 
@@ -29,11 +29,9 @@ def event_health() -> dict[str, int]:
 
 def rerun_event(event: WebhookEvent) -> None:
     """Process a failed or partly skipped delivery again (items already stored are not stored twice)."""
-    from jobs.webhooks import process_webhook_event
-
     event.failed_at = event.processed_at = event.next_attempt_at = None
     event.attempts, event.error, event.item_errors = 0, None, None
-    enqueue_after_commit(process_webhook_event, event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
+    enqueue_after_commit("jobs.webhooks.process_webhook_event", event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
 
 
 def rerun_failed() -> int:

@@ -180,7 +180,7 @@ def run_jobs(app):
     """
     from rq import SimpleWorker
 
-    from jobs.context import ALL_QUEUES, queue
+    from services.queueing import ALL_QUEUES, queue
 
     class TestWorker(CountingWorker, SimpleWorker):
         pass

@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db, get_redis
-from jobs.context import app_job, queue, tenant_job
+from jobs.context import app_job, tenant_job
 from models import Contact
 from models.tenancy import TenantScopeError
+from services.queueing import queue
 from tests.factories import make_contact
 
 

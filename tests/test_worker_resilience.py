@@ -131,7 +131,7 @@ def test_worker_rides_out_a_redis_outage_and_records_the_job_it_interrupted(redi
 
     log_path = tmp_path / "worker.log"
     env = _worker_env(make_app(REDIS_URL=redis_server.url))
-    worker = _start([BIN / "rq", "worker", "-w", "jobs.worker.AppWorker", "--with-scheduler",
+    worker = _start([BIN / "rq", "worker", "-w", "worker.AppWorker", "--with-scheduler",
                      "--url", redis_server.url, "--path", ROOT, "default"], log_path, env)
     redis = Redis.from_url(redis_server.url)
     queue = Queue("default", connection=redis)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.context import ALL_QUEUES
+from services.queueing import ALL_QUEUES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +31,9 @@ def worker_env(app, **extra: str) -> dict[str, str]:
 
 
 def start_worker(app, queues=ALL_QUEUES, *, scheduler: bool = True, name: str = "worker", **extra_env: str):
-    """Start `rq worker -w jobs.worker.AppWorker` on `queues`; its output goes to <instance>/<name>.log."""
+    """Start `rq worker -w worker.AppWorker` on `queues`; its output goes to <instance>/<name>.log."""
     rq = str(Path(sys.executable).parent / "rq")
-    command = [rq, "worker", "-w", "jobs.worker.AppWorker", "--url", app.config["REDIS_URL"], "--path", str(ROOT)]
+    command = [rq, "worker", "-w", "worker.AppWorker", "--url", app.config["REDIS_URL"], "--path", str(ROOT)]
     if scheduler:
         command.append("--with-scheduler")
     log = open(Path(app.config["MESSAGEHUB_INSTANCE"]) / f"{name}.log", "w")

@@ -7,8 +7,13 @@ import pytest
 
 from tests.channels.conftest import APP_SECRET, PHONE_ID
 from tests.channels.helpers import channel_of, contacts_of, events_of, messages_of
-from tests.fakes.cloud_webhooks import build_webhook, merge_webhooks, message_payload, status_payload, \
-    user_preferences_payload
+from tests.fakes.cloud_webhooks import (
+    build_webhook,
+    merge_webhooks,
+    message_payload,
+    status_payload,
+    user_preferences_payload,
+)
 from whatsapp.signature import sign_payload
 
 

@@ -51,7 +51,7 @@ def text(body: str, wa_id: str = "15551234567", **extra):
 def scheduled_jobs(app) -> list[str]:
     from rq.registry import ScheduledJobRegistry
 
-    from jobs.context import INBOUND_QUEUE, queue
+    from services.queueing import INBOUND_QUEUE, queue
 
     with app.app_context():
         return ScheduledJobRegistry(queue=queue(INBOUND_QUEUE)).get_job_ids()

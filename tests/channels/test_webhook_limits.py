@@ -10,9 +10,9 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from jobs.context import DEFAULT_QUEUE, INBOUND_QUEUE, queue
 from models import Channel
 from services.channels import regenerate_webhook_tokens
+from services.queueing import DEFAULT_QUEUE, INBOUND_QUEUE, queue
 from tests.channels.conftest import APP_SECRET, PHONE_ID
 from tests.channels.helpers import channel_of, events_of
 from tests.fakes.cloud_webhooks import build_webhook, message_payload
@@ -117,17 +117,17 @@ def test_content_length_over_the_limit_is_refused_unread(app, cloud_tenant, clou
 
 def test_event_is_committed_before_its_job_is_enqueued_on_the_inbound_queue(app, cloud_tenant, cloud_path,
                                                                             monkeypatch):
-    import jobs.context
+    import services.queueing
 
     seen = []
-    real = jobs.context.queue
+    real = services.queueing.queue
 
     def spying_queue(name=DEFAULT_QUEUE):
         # Read through the test's own app context: only committed rows are visible there.
         seen.append((name, len(events_of(app, cloud_tenant.tenant_id))))
         return real(name)
 
-    monkeypatch.setattr(jobs.context, "queue", spying_queue)
+    monkeypatch.setattr(services.queueing, "queue", spying_queue)
     body = json.dumps(cloud_payload()).encode()
     response = app.test_client().post(cloud_path, data=body, headers=signed(body), content_type="application/json")
     assert response.status_code == 200
@@ -142,13 +142,14 @@ def test_event_is_committed_before_its_job_is_enqueued_on_the_inbound_queue(app,
 
 
 def test_redis_down_still_answers_200_with_the_event_committed(app, cloud_tenant, cloud_path, monkeypatch):
-    import jobs.context
     from redis.exceptions import ConnectionError as RedisDown
+
+    import services.queueing
 
     def down(*args, **kwargs):
         raise RedisDown("Redis is away")
 
-    monkeypatch.setattr(jobs.context, "queue", down)
+    monkeypatch.setattr(services.queueing, "queue", down)
     body = json.dumps(cloud_payload()).encode()
     response = app.test_client().post(cloud_path, data=body, headers=signed(body), content_type="application/json")
     assert response.status_code == 200

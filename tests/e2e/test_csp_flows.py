@@ -66,7 +66,7 @@ def csp(new_page):
 @pytest.fixture
 def all_queues_worker(app, live_server):
     """A real `rq worker --with-scheduler` process on every queue, configured like `app`."""
-    from jobs.context import ALL_QUEUES
+    from services.queueing import ALL_QUEUES
 
     root = Path(__file__).resolve().parents[2]
     config = app.config
@@ -79,7 +79,7 @@ def all_queues_worker(app, live_server):
     })
     rq = str(Path(sys.executable).parent / "rq")
     log = open(Path(config["MESSAGEHUB_INSTANCE"]) / "csp-worker.log", "w")
-    process = subprocess.Popen([rq, "worker", "--with-scheduler", "-w", "jobs.worker.AppWorker", "--url",
+    process = subprocess.Popen([rq, "worker", "--with-scheduler", "-w", "worker.AppWorker", "--url",
                                 config["REDIS_URL"], "--path", str(root), *ALL_QUEUES],
                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     time.sleep(0.5)

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.channels.conftest import (APP_SECRET, GATEWAY_KEY, PHONE_ID, TOKEN, WABA_ID,  # noqa: F401
-                                     app_overrides, cloud_credentials, cloud_tenant, gateway, graph)
+from tests.channels.conftest import (
+    APP_SECRET,
+    GATEWAY_KEY,
+    PHONE_ID,
+    TOKEN,
+    WABA_ID,
+    app_overrides,
+    cloud_credentials,
+    cloud_tenant,
+    gateway,
+    graph,
+)
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from extensions import db
-from jobs.context import INBOUND_QUEUE, INTERACTIVE_QUEUE
 from jobs.sending import reconcile_outbox
 from models import Contact, Message, WebhookEvent
 from models.base import utcnow
 from models.tenancy import tenant_scope
+from services.queueing import INBOUND_QUEUE, INTERACTIVE_QUEUE
 from tests.channels.helpers import channel_of, messages_of
 from tests.fakes.cloud_webhooks import build_webhook, message_payload
 from tests.messaging.conftest import APP_SECRET, PHONE_ID

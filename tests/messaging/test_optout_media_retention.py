@@ -13,9 +13,9 @@ from jobs.retention import prune_history
 from models import Contact, Message, MessageTemplate, Tenant
 from models.base import utcnow
 from models.tenancy import tenant_scope
+from services.channels import get_channel
 from services.messaging import SendRefused, bulk_reachable, queue_template, queue_text
 from services.templates import sync_templates
-from services.channels import get_channel
 from tests.channels.helpers import channel_of, contacts_of, messages_of
 from tests.fakes.cloud_webhooks import build_webhook, message_payload
 from tests.messaging.conftest import APP_SECRET, PHONE_ID, WABA_ID

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from extensions import db
-from jobs.context import BULK_QUEUE, INTERACTIVE_QUEUE, queue
 from jobs.sending import reconcile_outbox, send_message
 from models import Contact, Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
 from services.messaging import SendRefused, queue_text, retry_message
+from services.queueing import BULK_QUEUE, INTERACTIVE_QUEUE, queue
 from services.ratelimit import RateLimiter
 from tests.channels.helpers import channel_of, messages_of
 

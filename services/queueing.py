@@ -1,0 +1,80 @@
+"""Enqueueing jobs: by dotted path, once the transaction commits, on the queue their urgency calls for.
+
+Services name jobs by path ("jobs.sending.send_message") instead of importing them, so the domain
+never depends on the job layer that calls back into it.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rq import Queue
+
+from extensions import AppSession, db, get_redis
+from models.tenancy import listen_once
+
+log = logging.getLogger(__name__)
+_PENDING = "messagehub.jobs_after_commit"
+
+# Queues, most urgent first. Workers take from them in this order, and a second worker serves only
+# the first two, so a customer's message and a person's reply never wait behind bulk sends.
+INBOUND_QUEUE = "inbound"          # webhook events, inbound media, sandbox events
+INTERACTIVE_QUEUE = "interactive"  # messages a person is waiting on (inbox replies, confirmations)
+DEFAULT_QUEUE = "default"          # housekeeping and cron jobs
+BULK_QUEUE = "bulk"                # sends on behalf of automations and imports
+ALL_QUEUES = (INBOUND_QUEUE, INTERACTIVE_QUEUE, DEFAULT_QUEUE, BULK_QUEUE)
+# Message origins a person is waiting on; every other origin sends through the bulk queue.
+INTERACTIVE_ORIGINS = frozenset({"inbox", "system"})
+
+
+def init_app(app) -> None:
+    """Enqueue the jobs a transaction asked for once it commits, and forget them if it rolls back."""
+    listen_once(AppSession, "after_commit", _flush_pending_jobs)
+    listen_once(AppSession, "after_rollback", _drop_pending_jobs)
+
+
+def send_queue(origin: str) -> str:
+    """The queue a message of `origin` is sent through."""
+    return INTERACTIVE_QUEUE if origin in INTERACTIVE_ORIGINS else BULK_QUEUE
+
+
+def queue(name: str = DEFAULT_QUEUE) -> Queue:
+    """An RQ queue on the app's Redis."""
+    return Queue(name, connection=get_redis())
+
+
+def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE, **kwargs) -> None:
+    """Enqueue `job(*args)` once the current transaction commits; dropped on rollback.
+
+    The row a job works on must be committed before a worker can see it, and a rolled back
+    request must not leave a job behind.
+    """
+    db.session.info.setdefault(_PENDING, []).append((job, args, kwargs, delay, queue_name))
+
+
+def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE, **kwargs):
+    """Enqueue immediately (the caller has committed already)."""
+    q = queue(queue_name)
+    if delay > 0:
+        return q.enqueue_in(timedelta(seconds=delay), job, *args, **kwargs)
+    return q.enqueue(job, *args, **kwargs)
+
+
+def enqueue_in_one_round_trip(job: str, *args, queue_name: str = DEFAULT_QUEUE, **kwargs):
+    """Enqueue immediately in one Redis round trip (RQ's `enqueue` makes two); for request paths under load."""
+    with get_redis().pipeline() as pipe:
+        queued = queue(queue_name).enqueue_call(job, args=args, kwargs=kwargs, pipeline=pipe)
+        pipe.execute()
+    return queued
+
+
+def _flush_pending_jobs(session) -> None:
+    for job, args, kwargs, delay, queue_name in session.info.pop(_PENDING, []):
+        try:
+            enqueue_now(job, *args, delay=delay, queue_name=queue_name, **kwargs)
+        except Exception:  # Redis down: the row is committed and a sweep will pick it up.
+            log.exception("could not enqueue %s; the periodic sweep will retry", job)
+
+
+def _drop_pending_jobs(session) -> None:
+    session.info.pop(_PENDING, None)
