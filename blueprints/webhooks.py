@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from typing import IO
 
 from flask import Blueprint, abort, current_app, request
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, select
 
 from extensions import csrf, db, limiter
-from models import Channel, WebhookEvent
-from models.base import utcnow
-from models.tenancy import current_tenant_id, lookup_tenant_id, tenant_scope
+from models import Channel
+from models.tenancy import lookup_tenant_id, tenant_scope
 from services.crypto import token_digest
-from services.queueing import INBOUND_QUEUE, enqueue_in_one_round_trip
+from services.webhook_events import store_event
 from whatsapp.signature import verify_signature
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -111,22 +110,9 @@ def _json_object(raw: bytes) -> dict:
 
 
 def _store(channel: Row, raw: bytes) -> tuple[str, int]:
-    """Commit the raw body, then enqueue its processing; answer 200 once it is safe in the database."""
-    # A plain INSERT: the unit of work would only add bookkeeping to a row nothing reads back here.
-    # It is stamped with the tenant in scope as a flush would; the composite foreign key refuses a
-    # channel of another tenant, and row-level security checks the tenant again on PostgreSQL.
-    event_id = db.session.execute(
-        insert(WebhookEvent.__table__)
-        .values(tenant_id=current_tenant_id(), channel_id=channel.id, source=channel.kind,
-                body=raw.decode("utf-8"), received_at=utcnow())
-        .returning(WebhookEvent.__table__.c.id)
-    ).scalar_one()
+    """Commit the raw body (its processing is enqueued after the commit); answer 200 once it is safe."""
+    store_event(channel.id, channel.kind, raw.decode("utf-8"))
     db.session.commit()
-    # Only after the commit: a worker must find the row, and nothing is enqueued for a rollback.
-    try:
-        enqueue_in_one_round_trip("jobs.webhooks.process_webhook_event", channel.tenant_id, event_id, queue_name=INBOUND_QUEUE)
-    except Exception:  # Redis down: the event is committed and the periodic sweep enqueues it.
-        log.exception("could not enqueue webhook event %s; the periodic sweep will", event_id)
     return "OK", 200
 
 
@@ -165,4 +151,8 @@ def gateway_event(token: str):
         if payload.get("instance") != channel.instance_name:
             log.warning("gateway webhook for another instance refused (tenant %s)", channel.tenant_id)
             return "instance mismatch", 403
+        if "apikey" in payload:
+            # Evolution copies the instance token into every body; a secret is never stored as received.
+            payload.pop("apikey")
+            raw = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         return _store(channel, raw)

@@ -60,20 +60,22 @@ def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUE
     return q.enqueue(job, *args, **kwargs)
 
 
-def enqueue_in_one_round_trip(job: str, *args, queue_name: str = DEFAULT_QUEUE, **kwargs):
-    """Enqueue immediately in one Redis round trip (RQ's `enqueue` makes two); for request paths under load."""
-    with get_redis().pipeline() as pipe:
-        queued = queue(queue_name).enqueue_call(job, args=args, kwargs=kwargs, pipeline=pipe)
-        pipe.execute()
-    return queued
-
-
 def _flush_pending_jobs(session) -> None:
-    for job, args, kwargs, delay, queue_name in session.info.pop(_PENDING, []):
-        try:
-            enqueue_now(job, *args, delay=delay, queue_name=queue_name, **kwargs)
-        except Exception:  # Redis down: the row is committed and a sweep will pick it up.
-            log.exception("could not enqueue %s; the periodic sweep will retry", job)
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    now = [(job, args, kwargs, name) for job, args, kwargs, delay, name in pending if not delay]
+    later = [(job, args, kwargs, delay, name) for job, args, kwargs, delay, name in pending if delay]
+    try:
+        if now:  # one Redis round trip for all of them: this runs at the end of hot request paths
+            with get_redis().pipeline() as pipe:
+                for job, args, kwargs, name in now:
+                    queue(name).enqueue_call(job, args=args, kwargs=kwargs, pipeline=pipe)
+                pipe.execute()
+        for job, args, kwargs, delay, name in later:
+            enqueue_now(job, *args, delay=delay, queue_name=name, **kwargs)
+    except Exception:  # Redis down: the rows are committed and the periodic sweeps pick them up.
+        log.exception("could not enqueue %s job(s); the periodic sweeps will", len(pending))
 
 
 def _drop_pending_jobs(session) -> None:

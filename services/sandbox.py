@@ -5,9 +5,9 @@ import json
 
 from flask import current_app
 
-from extensions import db
-from models import Channel, WebhookEvent
+from models import Channel
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
+from services.webhook_events import store_event
 from whatsapp.base import ConnectionState
 from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
 
@@ -31,23 +31,19 @@ def sandbox_provider(channel: Channel) -> SandboxProvider:
                            state=ConnectionState(channel.state), on_send=schedule_receipts)
 
 
-def record_sandbox_event(channel: Channel, body: dict) -> WebhookEvent:
+def record_sandbox_event(channel: Channel, body: dict) -> int:
     """Store a sandbox event exactly as a received webhook is stored, and queue its processing."""
-    event = WebhookEvent(channel_id=channel.id, source=Channel.SANDBOX, body=json.dumps(body))
-    db.session.add(event)
-    db.session.flush()
-    enqueue_after_commit("jobs.webhooks.process_webhook_event", channel.tenant_id, event.id, queue_name=INBOUND_QUEUE)
-    return event
+    return store_event(channel.id, channel.kind, json.dumps(body))
 
 
-def simulate_scan(channel: Channel) -> WebhookEvent:
+def simulate_scan(channel: Channel) -> int:
     """The sandbox phone "scans" the QR: a connection event enters the pipeline."""
     return record_sandbox_event(channel, sandbox_body(channel.instance_name, "connection",
                                                       state=ConnectionState.CONNECTED.value,
                                                       phone=SANDBOX_NUMBER, name=SANDBOX_NAME))
 
 
-def simulate_inbound(channel: Channel, from_number: str, name: str, text: str) -> WebhookEvent:
+def simulate_inbound(channel: Channel, from_number: str, name: str, text: str) -> int:
     """A customer writes to the sandbox number."""
     return record_sandbox_event(channel, sandbox_body(channel.instance_name, "message", id=new_message_id("in"),
                                                       text=text, name=name, **{"from": from_number}))

@@ -1,14 +1,34 @@
 """Webhook deliveries that could not be processed: what the tenant sees, and running them again."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from extensions import db
 from models import WebhookEvent
-from models.tenancy import tenant_ids_where, tenant_scope
+from models.base import utcnow
+from models.tenancy import current_tenant_id, tenant_ids_where, tenant_scope
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 
 SHOWN = 20
+PROCESS_JOB = "jobs.webhooks.process_webhook_event"
+
+
+def store_event(channel_id: int, source: str, body: str) -> int:
+    """Store a delivery exactly as received and have it processed once the transaction commits.
+
+    Every way an event enters (provider webhooks, the sandbox) goes through here. A plain INSERT:
+    the unit of work would only add bookkeeping to a row nothing reads back. It is stamped with the
+    tenant in scope as a flush would; the composite foreign key refuses another tenant's channel,
+    and row-level security checks the tenant again on PostgreSQL.
+    """
+    tenant_id = current_tenant_id()
+    table = WebhookEvent.__table__
+    event_id = db.session.execute(
+        insert(table).values(tenant_id=tenant_id, channel_id=channel_id, source=source, body=body,
+                             received_at=utcnow()).returning(table.c.id)
+    ).scalar_one()
+    enqueue_after_commit(PROCESS_JOB, tenant_id, event_id, queue_name=INBOUND_QUEUE)
+    return event_id
 
 
 def failed_events(limit: int = SHOWN) -> list[WebhookEvent]:
@@ -31,7 +51,7 @@ def rerun_event(event: WebhookEvent) -> None:
     """Process a failed or partly skipped delivery again (items already stored are not stored twice)."""
     event.failed_at = event.processed_at = event.next_attempt_at = None
     event.attempts, event.error, event.item_errors = 0, None, None
-    enqueue_after_commit("jobs.webhooks.process_webhook_event", event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
+    enqueue_after_commit(PROCESS_JOB, event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
 
 
 def rerun_failed() -> int:

@@ -194,3 +194,19 @@ def test_a_body_that_is_not_utf8_is_refused_not_a_server_error(app, cloud_tenant
     response = app.test_client().post(cloud_path, data=body, headers=signed(body), content_type="application/json")
     assert response.status_code == 400
     assert events_of(app, cloud_tenant.tenant_id) == []
+
+
+def test_the_gateway_instance_token_in_a_body_is_not_stored(app, client, create_user, login, gateway, live_server):
+    from tests.channels.helpers import channel_of, events_of
+
+    user = create_user()
+    login(user)
+    assert client.post("/settings/whatsapp/qr").status_code == 303
+    channel = channel_of(app, user.tenant_id)
+    body = {"event": "messages.upsert", "instance": channel.instance_name, "apikey": "instance-token-secret-123",
+            "data": {"key": {"remoteJid": "5511912345678@s.whatsapp.net", "fromMe": False, "id": "ABC"},
+                     "message": {"conversation": "hi"}, "messageTimestamp": 1700000000}}
+    response = app.test_client().post(f"/webhooks/gateway/{channel.webhook_token}", json=body)
+    assert response.status_code == 200
+    [event] = events_of(app, user.tenant_id)
+    assert "instance-token-secret-123" not in event.body and '"conversation": "hi"' in event.body
