@@ -58,7 +58,7 @@ def queue_all(app, tenant_id: int) -> float:
     from extensions import db
     from models import Contact
     from models.tenancy import tenant_scope
-    from services.messaging import queue_text
+    from services.outbox import queue_text
 
     with app.app_context(), tenant_scope(tenant_id):
         for contact in db.session.scalars(select(Contact)):

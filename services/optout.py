@@ -9,7 +9,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Contact, Tenant
 from models.base import utcnow
-from services.messaging import SendRefused, queue_text
+from services.outbox import SendRefused, queue_text
 
 log = logging.getLogger(__name__)
 OPT_OUT_CONFIRMATION = "You will not receive more messages from {name}. Reply START to subscribe again."

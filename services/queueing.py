@@ -15,6 +15,7 @@ from models.tenancy import listen_once
 
 log = logging.getLogger(__name__)
 _PENDING = "messagehub.jobs_after_commit"
+_COALESCED = "messagehub.jobs_coalesced"
 
 # Queues, most urgent first. Workers take from them in this order, and a second worker serves only
 # the first two, so a customer's message and a person's reply never wait behind bulk sends.
@@ -43,13 +44,23 @@ def queue(name: str = DEFAULT_QUEUE) -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE, **kwargs) -> None:
+def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE,
+                         coalesce: int = 1, **kwargs) -> None:
     """Enqueue `job(*args)` once the current transaction commits; dropped on rollback.
 
     The row a job works on must be committed before a worker can see it, and a rolled back
-    request must not leave a job behind.
+    request must not leave a job behind. With `coalesce=n`, of every n requests for the same job,
+    queue and first argument in one transaction only the first is enqueued: for jobs that serve
+    their neighbours too (a send job takes the next queued messages with it).
     """
-    db.session.info.setdefault(_PENDING, []).append((job, args, kwargs, delay, queue_name))
+    pending = db.session.info.setdefault(_PENDING, [])
+    if coalesce > 1:
+        group = (job, queue_name, args[:1])
+        counts = db.session.info.setdefault(_COALESCED, {})
+        counts[group] = counts.get(group, 0) + 1
+        if (counts[group] - 1) % coalesce:
+            return
+    pending.append((job, args, kwargs, delay, queue_name))
 
 
 def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE, **kwargs):
@@ -61,6 +72,7 @@ def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUE
 
 
 def _flush_pending_jobs(session) -> None:
+    session.info.pop(_COALESCED, None)
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
@@ -80,3 +92,4 @@ def _flush_pending_jobs(session) -> None:
 
 def _drop_pending_jobs(session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_COALESCED, None)

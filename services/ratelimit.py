@@ -78,6 +78,39 @@ return math.ceil(wait)
 """
 
 
+# Books (ARGV[5] = 1) or only counts (0) up to ARGV[3] consecutive slots, stopping at the first that lies
+# more than ARGV[4] microseconds ahead; returns each slot's wait in microseconds. Lets one job take the
+# next few sends at once.
+_RESERVE_MANY_LUA = """
+if redis.replicate_commands then redis.replicate_commands() end
+
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+local horizon = tonumber(ARGV[4])
+local book = tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local waits = {}
+for i = 1, count do
+  local slot = tat - (burst - 1) * interval
+  local wait = 0
+  if slot > now then wait = slot - now end
+  if wait > horizon then break end
+  waits[#waits + 1] = math.ceil(wait)
+  tat = tat + interval
+end
+if book == 1 and #waits > 0 then
+  local ttl_ms = math.max(1, math.ceil((tat - now) / 1000))
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', ttl_ms))
+end
+return waits
+"""
+
+
 class RateLimitTimeout(Exception):
     """No send slot became free within the allowed time."""
 
@@ -106,6 +139,7 @@ class RateLimiter:
         self._rng = rng or random.Random()
         self._script = redis.register_script(_GCRA_LUA)
         self._reserve_script = redis.register_script(_RESERVE_LUA)
+        self._reserve_many_script = redis.register_script(_RESERVE_MANY_LUA)
 
     def _key(self, key: str) -> str:
         """The Redis key holding the state for `key`."""
@@ -135,6 +169,20 @@ class RateLimiter:
         if wait and jitter:
             wait += self._rng.random() * jitter * (interval_us / 1_000_000.0)
         return wait
+
+    def reserve_many(self, key: str, rate_per_second: float, burst: int = 1, *, count: int,
+                     horizon: float, book: bool = True) -> list[float]:
+        """Book up to `count` consecutive slots that start within `horizon` seconds; their waits, soonest first.
+
+        With `book=False` nothing is booked: the answer says how many slots are free that soon.
+        """
+        _validate(rate_per_second, burst, 0.0)
+        if count < 1:
+            return []
+        interval_us = 1_000_000.0 / rate_per_second
+        waits = self._reserve_many_script(keys=[self._key(key)], args=[
+            repr(interval_us), burst, int(count), int(horizon * 1_000_000), 1 if book else 0])
+        return [int(w) / 1_000_000.0 for w in waits]
 
     def acquire(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0,
                 timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> float:

@@ -12,7 +12,7 @@ import pytest
 from extensions import db
 from models import Contact
 from models.tenancy import tenant_scope
-from services.messaging import queue_media, queue_text
+from services.outbox import queue_media, queue_text
 from tests.channels.helpers import channel_of, contacts_of, events_of, messages_of
 
 CUSTOMER = "5511987654321"

@@ -10,6 +10,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _BusyServer(ThreadingHTTPServer):
+    """A threading server with a listen backlog for hundreds of clients (Python's default is 5)."""
+
+    request_queue_size = 1024
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,15 +52,15 @@ class FakeServer:
         self.down: str | None = None            # None, "error" (HTTP 500) or "refuse"
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _BusyServer | None = None
         self._thread: threading.Thread | None = None
         self.port: int = 0
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         """Bind an ephemeral port (or the previous one after `go_down('refuse')`) and serve."""
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self._httpd = _BusyServer(("127.0.0.1", self.port), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -189,13 +195,13 @@ class FakeServer:
             # client's delayed ACK adds ~40 ms to every response.
             disable_nagle_algorithm = True
 
-            def do_GET(self):       # noqa: N802 - http.server naming
+            def do_GET(self):
                 """Record and answer the request."""
                 server._dispatch(self)
 
             do_POST = do_DELETE = do_PUT = do_GET
 
-            def log_message(self, format, *args):  # noqa: A002
+            def log_message(self, format, *args):
                 """Stay quiet so test output shows only failures."""
                 return
 

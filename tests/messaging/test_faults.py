@@ -89,7 +89,7 @@ def test_one_tenants_slow_backlog_does_not_delay_another_tenants_conversation(ap
                    message="the customer's message stored")
         stored = time.monotonic()
         with app.app_context(), tenant_scope(fast):
-            from services.messaging import queue_text
+            from services.outbox import queue_text
 
             contact = db.session.scalar(select(Contact).where(Contact.phone == "+15557770001"))
             queue_text(contact, "Yes, come by any time.")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Contact, MessageTemplate
 from models.tenancy import tenant_scope
-from services.messaging import queue_media
+from services.outbox import queue_media
 from tests.channels.helpers import channel_of, messages_of
 from tests.messaging.conftest import WABA_ID
 

@@ -14,7 +14,7 @@ from models import Contact, Message, MessageTemplate, Tenant
 from models.base import utcnow
 from models.tenancy import tenant_scope
 from services.channels import get_channel
-from services.messaging import SendRefused, bulk_reachable, queue_template, queue_text
+from services.outbox import SendRefused, bulk_reachable, queue_template, queue_text
 from services.templates import sync_templates
 from tests.channels.helpers import channel_of, contacts_of, messages_of
 from tests.fakes.cloud_webhooks import build_webhook, message_payload
@@ -88,7 +88,7 @@ def test_tenant_edits_its_keywords(app, client, cloud_connected, run_jobs):
     clash = client.post("/settings/", data={"name": "Cloud Co", "default_region": "US", "opt_out_keywords": "stop",
                                             "opt_in_keywords": "STOP", "retention_days": 30,
                                             "retention_max_messages": 500})
-    assert clash.status_code == 400 and "in both lists: STOP" in clash.get_data(as_text=True)
+    assert clash.status_code == 422 and "in both lists: STOP" in clash.get_data(as_text=True)
     post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "Chega!"})]))
     run_jobs()
     assert contacts_of(app, tenant)[0].opted_out
@@ -121,7 +121,7 @@ def test_inbound_media_download_failure_is_written_on_the_message(app, cloud_con
 
 
 def test_outbound_image_uploads_then_sends_by_media_id(app, cloud_connected, graph, run_jobs):
-    from services.messaging import queue_media
+    from services.outbox import queue_media
 
     tenant = cloud_connected.tenant_id
     with app.app_context(), tenant_scope(tenant):

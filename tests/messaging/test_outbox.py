@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from jobs.sending import MAX_ATTEMPTS, reconcile_outbox, send_message
+from jobs.sending import reconcile_outbox, send_message
 from models import Channel, Contact, Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
-from services.messaging import SendRefused, queue_text
+from services.outbox import SendRefused, queue_text
+from services.outbox.delivery import MAX_ATTEMPTS
 from tests.channels.helpers import channel_of, messages_of
 
 
@@ -201,7 +202,7 @@ def test_queued_rows_whose_job_was_lost_are_requeued(app, cloud_connected, graph
 
 
 def test_retry_button_path(app, cloud_connected, graph, run_jobs):
-    from services.messaging import retry_message
+    from services.outbox import retry_message
 
     tenant = cloud_connected.tenant_id
     message_id = queue(app, tenant, add_contact(app, tenant))

@@ -14,7 +14,7 @@ from jobs.sending import reconcile_outbox, send_message
 from models import Contact, Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
-from services.messaging import SendRefused, queue_text, retry_message
+from services.outbox import SendRefused, queue_text, retry_message
 from services.queueing import BULK_QUEUE, INTERACTIVE_QUEUE, queue
 from services.ratelimit import RateLimiter
 from tests.channels.helpers import channel_of, messages_of
@@ -95,21 +95,21 @@ def test_a_send_that_must_wait_for_its_slot_is_rescheduled_not_slept(app, live_s
 
 
 def test_the_provider_id_survives_a_dropped_database_connection(app, cloud_connected, graph, monkeypatch):
-    import jobs.sending
+    from services.outbox import recording
 
     tenant = cloud_connected.tenant_id
     [message_id] = queue_to(app, tenant, add_contacts(app, tenant, 1), "inbox")
-    real, failures = jobs.sending._write, {"left": 2}
+    real, failures = recording._write_sent, {"left": 2}
 
-    def drops(statement):
+    def drops(sent, now):
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("UPDATE messages ...", {}, Exception("server closed the connection"),
                                    connection_invalidated=True)
-        real(statement)
+        real(sent, now)
 
-    monkeypatch.setattr(jobs.sending, "_write", drops)
-    monkeypatch.setattr(jobs.sending, "RECORD_RETRY_DELAYS", (0, 0, 0, 0))
+    monkeypatch.setattr(recording, "_write_sent", drops)
+    monkeypatch.setattr(recording, "RECORD_RETRY_DELAYS", (0, 0, 0, 0))
     assert send_message(tenant, message_id) == "sent"
     [message] = messages_of(app, tenant)
     assert message.status == "sent" and message.provider_message_id == graph.sent[-1]["id"]
@@ -117,16 +117,16 @@ def test_the_provider_id_survives_a_dropped_database_connection(app, cloud_conne
 
 def test_a_provider_id_the_database_could_not_take_is_recovered_by_the_reconciler(app, cloud_connected, graph,
                                                                                    monkeypatch):
-    import jobs.sending
+    from services.outbox import recording
 
     tenant = cloud_connected.tenant_id
     [message_id] = queue_to(app, tenant, add_contacts(app, tenant, 1), "inbox")
 
-    def database_down(statement):
+    def database_down(sent, now):
         raise OperationalError("UPDATE messages ...", {}, Exception("connection refused"), connection_invalidated=True)
 
-    monkeypatch.setattr(jobs.sending, "_write", database_down)
-    monkeypatch.setattr(jobs.sending, "RECORD_RETRY_DELAYS", (0, 0))
+    monkeypatch.setattr(recording, "_write_sent", database_down)
+    monkeypatch.setattr(recording, "RECORD_RETRY_DELAYS", (0, 0))
     assert send_message(tenant, message_id) == "unrecorded"
     monkeypatch.undo()
     with app.app_context(), tenant_scope(tenant):
@@ -154,7 +154,7 @@ def test_an_unknown_fate_is_not_failed_and_sending_again_needs_confirmation(app,
     assert 'data-confirm="WhatsApp may already have delivered this message.' in page
 
     refused = client.post(f"/inbox/messages/{message_id}/retry", headers={"HX-Request": "true"})
-    assert refused.status_code == 409 and "Confirm to send it again" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Confirm to send it again" in refused.get_data(as_text=True)
     assert messages_of(app, tenant)[0].status == "unknown"
     with app.app_context(), tenant_scope(tenant):
         with pytest.raises(SendRefused):
@@ -162,3 +162,12 @@ def test_an_unknown_fate_is_not_failed_and_sending_again_needs_confirmation(app,
     confirmed = client.post(f"/inbox/messages/{message_id}/retry", data={"confirm_duplicate": "1"})
     assert confirmed.status_code == 303
     assert messages_of(app, tenant)[0].status == "queued"
+
+
+def test_sends_queued_together_share_jobs_and_all_go_out_once(app, cloud_connected, graph, run_jobs):
+    tenant = cloud_connected.tenant_id
+    queue_to(app, tenant, add_contacts(app, tenant, 45), "api")
+    assert queued_job_count(app, BULK_QUEUE) == 3  # one job per batch of 20, not one per message
+    run_jobs()
+    assert {m.status for m in messages_of(app, tenant)} == {"sent"}
+    assert len(graph.sent) == 45 and len({s["to"] for s in graph.sent}) == 45

@@ -1,71 +1,16 @@
-"""The outbox: every message any feature sends is queued here and delivered by `jobs.sending`.
-
-Rules that hold for every sender live here once: a linked, unpaused channel; a usable number;
-the Cloud API's 24-hour customer-service window; and, for bulk sends, the opt-out check.
-"""
+"""Queueing messages: each send a feature asks for becomes a queued row and a job after the commit."""
 from __future__ import annotations
-
-from datetime import datetime, timedelta
-
-from sqlalchemy import ColumnElement
 
 from extensions import db
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
-from services.channels import get_channel
+from services.channels import capabilities_for, get_channel
 from services.media_store import MediaRejected, check_upload, save_media
-from services.phones import InvalidPhone, normalize_phone
+from services.outbox.delivery import BATCH_MAX
+from services.outbox.rules import CAPTION_MAX, TEXT_MAX, SendRefused, ensure_can_send, ensure_window
 from services.queueing import enqueue_after_commit, send_queue
 
-TEXT_MAX = 4096          # Cloud API text body limit
-CAPTION_MAX = 1024
-WINDOW = timedelta(hours=24)
-
-
-class SendRefused(ValueError):
-    """The message cannot be queued; the text says why in words the tenant understands."""
-
-
-def window_closes_at(contact: Contact) -> datetime | None:
-    """When the customer-service window for `contact` closes (None: never opened)."""
-    last = contact.last_inbound_at
-    return last + WINDOW if last else None
-
-
-def window_open(contact: Contact, channel: Channel | None) -> bool:
-    """Free-form messages are allowed: always on linked devices and the sandbox, within 24 h on Cloud."""
-    if channel is None or channel.kind != Channel.CLOUD:
-        return True
-    closes = window_closes_at(contact)
-    return closes is not None and closes > utcnow()
-
-
-def bulk_reachable() -> ColumnElement[bool]:
-    """Criterion every bulk feature (broadcasts, drips, workflows) adds to its audience query."""
-    return Contact.opted_out.is_(False)
-
-
-def ensure_can_send(contact: Contact, channel: Channel | None, *, bulk: bool = False) -> Channel:
-    """Raise SendRefused unless `contact` can be messaged through `channel` now."""
-    if channel is None:
-        raise SendRefused("Link a WhatsApp number in Settings › WhatsApp before sending.")
-    if channel.paused_at is not None:
-        raise SendRefused(f"Sending is paused: {channel.paused_reason}. Fix it in Settings › WhatsApp.")
-    if not channel.is_connected:
-        raise SendRefused("WhatsApp is not connected. Finish linking it in Settings › WhatsApp.")
-    if bulk and contact.opted_out:
-        raise SendRefused(f"{contact.name} opted out of messages.")
-    try:
-        normalize_phone(contact.phone, strict=False)
-    except InvalidPhone as exc:
-        raise SendRefused(f"{contact.name} has no valid WhatsApp number.") from exc
-    return channel
-
-
-def _ensure_window(contact: Contact, channel: Channel) -> None:
-    if not window_open(contact, channel):
-        raise SendRefused("The 24-hour customer-service window is closed: the customer has not written in the "
-                          "last 24 hours, so WhatsApp only allows an approved template.")
+SEND_JOB = "jobs.sending.send_message"
 
 
 def _queue(message: Message, contact: Contact, channel: Channel) -> Message:
@@ -78,7 +23,9 @@ def _queue(message: Message, contact: Contact, channel: Channel) -> Message:
 
 
 def _enqueue_send(message: Message) -> None:
-    enqueue_after_commit("jobs.sending.send_message", message.tenant_id, message.id, queue_name=send_queue(message.origin))
+    # One job per batch of sends queued together: each job takes the next queued messages with it.
+    enqueue_after_commit(SEND_JOB, message.tenant_id, message.id, queue_name=send_queue(message.origin),
+                         coalesce=BATCH_MAX)
 
 
 def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool = False) -> Message:
@@ -89,7 +36,7 @@ def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool
     if len(body) > TEXT_MAX:
         raise SendRefused(f"Messages can have at most {TEXT_MAX} characters (this one has {len(body)}).")
     channel = ensure_can_send(contact, get_channel(), bulk=bulk)
-    _ensure_window(contact, channel)
+    ensure_window(contact, channel)
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type="text", body=body,
                           status="queued", origin=origin), contact, channel)
 
@@ -105,7 +52,7 @@ def queue_media(contact: Contact, data: bytes, filename: str, mime_type: str, ca
     except MediaRejected as exc:
         raise SendRefused(str(exc)) from exc
     channel = ensure_can_send(contact, get_channel())
-    _ensure_window(contact, channel)
+    ensure_window(contact, channel)
     mime_type = (mime_type or "").split(";")[0].strip().lower()
     media = {"path": save_media(data, mime_type), "mime_type": mime_type, "filename": filename, "size": len(data)}
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type=kind, body=caption or None,
@@ -120,7 +67,7 @@ def queue_template(contact: Contact, template: MessageTemplate, variables: list[
     if not template.is_approved:
         raise SendRefused(f"The template {template.name} is {template.status.lower()}, not approved.")
     channel = ensure_can_send(contact, get_channel(), bulk=bulk)
-    if channel.kind == Channel.GATEWAY:
+    if not capabilities_for(channel.kind).templates:
         raise SendRefused("Templates are a Cloud API feature; a linked device sends plain messages.")
     try:
         components = build_components(template, variables)

@@ -1,0 +1,245 @@
+"""Delivering queued messages: book slots, claim, call the provider, record each outcome.
+
+A message moves queued -> sending -> sent | failed | unknown. A send job delivers its message and,
+when the channel's pace allows, the next queued messages of the same channel and queue whose
+slots fall within half a second, so one job keeps several requests in flight instead of one
+worker waiting on the network per message. A slot further away is booked and the job scheduled
+for it: no worker sleeps on another tenant's pace. The claim is a guarded UPDATE, so a message
+is sent by one job only, however many are enqueued for it.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import and_, select, update
+
+from extensions import db, get_redis
+from models import Channel, Contact, Message
+from models.base import utcnow
+from services.channels import ChannelSetupError, get_channel, provider_for, set_state
+from services.media_links import signed_media_url
+from services.media_store import media_path
+from services.outbox.recording import fail, record_sent
+from services.queueing import INTERACTIVE_ORIGINS, enqueue_now, send_queue
+from services.ratelimit import RateLimiter, rate_for
+from whatsapp.base import ConnectionState, ErrorAction, ProviderError
+
+SEND_JOB = "jobs.sending.send_message"
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = (5, 30, 120, 600)
+# A wait this short costs less slept than rescheduled (RQ's scheduler ticks about once a second).
+SLEEP_AT_MOST = 0.5
+# Messages one job may take: enough to keep a fast channel busy, few enough to stay fair between tenants.
+BATCH_MAX = 20
+_pool: ThreadPoolExecutor | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a send needs, read before the network call so no transaction stays open during it."""
+
+    message_id: int
+    to: str
+    type: str
+    body: str | None
+    payload: dict | None
+    media: dict | None
+
+
+def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
+    """Send `message_id` (and near companions); returns what happened to `message_id`.
+
+    `reserved` says the job was scheduled for a slot it already booked.
+    """
+    origin = db.session.scalar(select(Message.origin).where(Message.id == message_id, Message.status == "queued"))
+    if origin is None:
+        db.session.commit()
+        return "skipped"  # sent, failed or taken by another job already
+    channel = get_channel()
+    refusal = _refusal(channel)
+    provider = None
+    if refusal is None:
+        try:
+            provider = provider_for(channel)
+        except ChannelSetupError as exc:
+            refusal = str(exc)
+    if refusal is not None:
+        return _refuse(message_id, refusal)
+    waits = _claim_with_slots(tenant_id, channel, provider, message_id, origin, reserved)
+    if waits is None:
+        return "scheduled"
+    if not waits:
+        return "skipped"
+    outgoing = _read(list(waits))
+    db.session.commit()  # nothing stays locked or open while we wait on the network
+    results = _send_all(provider, [(item, waits[item.message_id]) for item in outgoing])
+    outcomes = record_sent(tenant_id, {mid: result for mid, result in results.items() if isinstance(result, str)})
+    for mid, result in results.items():
+        if not isinstance(result, str):
+            outcomes[mid] = _after_error(tenant_id, mid, result)
+    _continue(tenant_id, message_id, origin)
+    return outcomes.get(message_id, "skipped")
+
+
+def _continue(tenant_id: int, message_id: int, origin: str) -> None:
+    """Leave a job for the next queued message of this queue, if any: batches queued together share jobs."""
+    following = _companions(message_id, origin, 1)
+    db.session.commit()
+    if following:
+        enqueue_now(SEND_JOB, tenant_id, following[0], queue_name=send_queue(origin))
+
+
+def pause_channel(channel: Channel, reason: str) -> None:
+    """Stop all sending on `channel` until a person fixes it; the settings page and inbox say why."""
+    channel.paused_at, channel.paused_reason = utcnow(), reason
+    set_state(channel, ConnectionState.ERROR, detail=reason)
+
+
+def _refusal(channel: Channel | None) -> str | None:
+    """Why nothing can be sent on `channel` right now, or None."""
+    if channel is not None and channel.paused_at is not None:
+        return f"Not sent: {channel.paused_reason}."
+    if channel is None or not channel.is_connected:
+        return "Not sent: WhatsApp is not connected."
+    return None
+
+
+def _refuse(message_id: int, reason: str) -> str:
+    if not _claim([message_id]):
+        return "skipped"
+    message = db.session.scalar(select(Message).where(Message.id == message_id))
+    fail(message, reason)
+    db.session.commit()
+    return "failed"
+
+
+def _claim_with_slots(tenant_id: int, channel: Channel, provider, message_id: int, origin: str,
+                      reserved: bool) -> dict[int, float] | None:
+    """Claim the message and the companions whose slots are near; {message id: seconds until its slot}.
+
+    Slots are counted first, rows claimed next, and only the claimed rows' slots booked, so jobs
+    racing for the same companions never book slots nobody uses. None when the message's own slot
+    is far: it is then booked and the job scheduled for it.
+    """
+    rate, burst, jitter = rate_for(provider.capabilities, channel.rate_per_second)
+    limiter, key = RateLimiter(get_redis()), f"channel:{channel.id}"
+    near = len(limiter.reserve_many(key, rate, burst, count=BATCH_MAX, horizon=SLEEP_AT_MOST, book=False))
+    if not reserved and near == 0:
+        wait = limiter.reserve(key, rate, burst, jitter=jitter)
+        db.session.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
+                           .values(next_attempt_at=utcnow() + timedelta(seconds=wait))
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        enqueue_now(SEND_JOB, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
+        return None
+    companions = _companions(message_id, origin, near - 1) if near > 1 else []
+    claimed = sorted(_claim([message_id, *companions]), key=lambda mid: mid != message_id)  # own message first
+    # A reserved job's own slot is booked already; the rest are booked now, whatever the contention
+    # (a few may wait a little past the horizon).
+    needing = claimed[1:] if reserved and claimed[:1] == [message_id] else claimed
+    booked = limiter.reserve_many(key, rate, burst, count=len(needing), horizon=60.0)
+    waits = dict.fromkeys(claimed, 0.0)
+    waits.update(zip(needing, booked, strict=False))
+    return waits
+
+
+def _companions(message_id: int, origin: str, limit: int) -> list[int]:
+    """Other queued messages due now that travel on the same queue as `origin`, oldest first."""
+    interactive = Message.origin.in_(INTERACTIVE_ORIGINS)
+    now = utcnow()
+    return list(db.session.scalars(
+        select(Message.id).where(Message.status == "queued", Message.direction == "out", Message.id != message_id,
+                                 interactive if origin in INTERACTIVE_ORIGINS else ~interactive,
+                                 Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now))
+        .order_by(Message.id).limit(min(limit, BATCH_MAX - 1))))
+
+
+def _claim(message_ids: list[int]) -> list[int]:
+    """Move the rows from queued to sending; returns the ids this job won (a row is won by one job only)."""
+    claimed = db.session.scalars(
+        update(Message).where(Message.id.in_(message_ids), Message.status == "queued")
+        .values(status="sending", attempts=Message.attempts + 1, sending_started_at=utcnow(), next_attempt_at=None)
+        .returning(Message.id).execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    return list(claimed)
+
+
+def _read(message_ids: list[int]) -> list[Outgoing]:
+    rows = db.session.execute(
+        select(Message.id, Contact.phone, Message.type, Message.body, Message.payload, Message.media)
+        .join(Contact, and_(Contact.id == Message.contact_id, Contact.tenant_id == Message.tenant_id))
+        .where(Message.id.in_(message_ids)).order_by(Message.id))
+    return [Outgoing(mid, phone.lstrip("+"), kind, body, payload, media) for mid, phone, kind, body, payload, media in rows]
+
+
+def _send_all(provider, batch: list[tuple[Outgoing, float]]) -> dict[int, str | Exception]:
+    """Send each at its slot: concurrently where the provider allows it, one after another otherwise."""
+    started = time.monotonic()
+
+    def send(item: Outgoing, wait: float) -> str | Exception:
+        delay = wait - (time.monotonic() - started)
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            return _call(provider, item)
+        except (ProviderError, OSError) as exc:
+            return exc
+
+    if len(batch) > 1 and provider.capabilities.concurrent_sends:
+        futures = {item.message_id: _executor().submit(send, item, wait) for item, wait in batch}
+        return {mid: future.result() for mid, future in futures.items()}
+    return {item.message_id: send(item, wait) for item, wait in batch}
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=BATCH_MAX, thread_name_prefix="send")
+    return _pool
+
+
+def _call(provider, outgoing: Outgoing) -> str:
+    """One provider call; returns the provider's message id."""
+    if outgoing.type == "text":
+        return provider.send_text(outgoing.to, outgoing.body or "").provider_message_id
+    if outgoing.type == "template":
+        spec = outgoing.payload["template"]
+        return provider.send_template(outgoing.to, spec["name"], spec["language"],
+                                      spec["components"]).provider_message_id
+    media = outgoing.media or {}
+    if provider.capabilities.media_by_upload:
+        data = Path(media_path(media["path"])).read_bytes()
+        media_id = provider.upload_media(data, media["mime_type"], media.get("filename") or "file")
+        return provider.send_media(outgoing.to, outgoing.type, media_id=media_id, caption=outgoing.body,
+                                   filename=media.get("filename")).provider_message_id
+    return provider.send_media(outgoing.to, outgoing.type, link=signed_media_url(media["path"]),
+                               caption=outgoing.body, filename=media.get("filename")).provider_message_id
+
+
+def _after_error(tenant_id: int, message_id: int, exc: Exception) -> str:
+    """Do what the error declares: try again later, fail this message, or pause the whole channel."""
+    message = db.session.scalar(select(Message).where(Message.id == message_id))
+    if isinstance(exc, OSError):
+        fail(message, f"The attachment could not be read: {exc}")
+    elif exc.action is ErrorAction.PAUSE_CHANNEL:
+        pause_channel(get_channel(), exc.message)
+        fail(message, f"Sending paused: {exc.message}", exc.code)
+    elif exc.action is not ErrorAction.RETRY:
+        fail(message, exc.message, exc.code)
+    elif message.attempts >= MAX_ATTEMPTS:
+        fail(message, f"Gave up after {message.attempts} attempts: {exc.message}")
+    else:
+        delay = exc.retry_after or BACKOFF_SECONDS[min(message.attempts, len(BACKOFF_SECONDS)) - 1]
+        message.status, message.error_title = "queued", f"Retrying: {exc.message}"
+        message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        message.sending_started_at = None
+        origin = message.origin
+        db.session.commit()
+        enqueue_now(SEND_JOB, tenant_id, message_id, delay=delay, queue_name=send_queue(origin))
+        return "retry"
+    db.session.commit()  # one commit per outcome
+    return message.status
