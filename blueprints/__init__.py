@@ -1,14 +1,15 @@
 """Blueprint registration and the request-wide glue (tenant scope, errors, template helpers)."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from blueprints import htmx
+from blueprints import filters, htmx
 from extensions import db, login_manager
 from models import User
 from models.tenancy import current_tenant_id_or_none, enter_tenant, leave_tenant, tenant_scope
+from services.channels import badge_for, get_channel
 
 
 def register_blueprints(app: Flask) -> None:
@@ -108,8 +109,8 @@ ERROR_PAGES = {
 
 def _register_error_pages(app: Flask) -> None:
     def render_error(code: int, title: str, message: str):
-        template = "errors/_error.html" if htmx.is_htmx() else "errors/error.html"
-        return render_template(template, code=code, title=title, message=message), code
+        return htmx.render("errors/error.html", "errors/_error.html", status=code, code=code, title=title,
+                           message=message)
 
     def http_error(error: HTTPException):
         code = error.code or 500
@@ -133,9 +134,7 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from services.phones import format_phone
-
-    app.jinja_env.filters["phone"] = format_phone
+    filters.init_app(app)
 
     @app.context_processor
     def _globals():
@@ -148,8 +147,6 @@ def _connection_badge() -> dict:
     Safe on any page, error pages included: a request refused before its tenant scope was entered
     (or rendered outside a request) reads the channel in the user's own scope.
     """
-    from services.channels import badge_for, get_channel
-
     if not current_user.is_authenticated:
         return badge_for(None)
     if current_tenant_id_or_none() == current_user.tenant_id:

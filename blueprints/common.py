@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import abort
+from flask import abort, request
 from sqlalchemy import select
 
+from blueprints.htmx import REFUSED
 from extensions import db
 
 T = TypeVar("T")
@@ -24,3 +25,8 @@ def put_errors(form, errors: dict[str, str]) -> None:
     for name, message in errors.items():
         field = getattr(form, name)
         field.errors = [*field.errors, message]
+
+
+def form_status() -> int:
+    """Status of a page showing a form: REFUSED when a POST comes back to it (it did not go through), else 200."""
+    return REFUSED if request.method == "POST" else 200
