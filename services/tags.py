@@ -1,4 +1,4 @@
-"""Tag rules and counts."""
+"""Tags: the rules for saving them, deleting, and the lists the pages show."""
 from __future__ import annotations
 
 import re
@@ -7,17 +7,10 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import ContactTag, Tag
+from services.errors import Invalid
 
 NAME_MAX = 50
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-class TagInvalid(ValueError):
-    """Validation failed; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
@@ -36,12 +29,23 @@ def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
     if not _COLOR.match(color):
         errors["color"] = "Pick a colour like #1a2b3c."
     if errors:
-        raise TagInvalid(errors)
+        raise Invalid(errors)
     tag = tag or Tag()
     tag.name, tag.color = clean_name, color.lower()
     db.session.add(tag)
     db.session.flush()
     return tag
+
+
+def delete_tag(tag: Tag) -> None:
+    """Delete `tag`; the contacts that carried it keep everything else (flushes; the caller commits)."""
+    db.session.delete(tag)
+    db.session.flush()
+
+
+def all_tags() -> list[Tag]:
+    """Every tag of the tenant, by name."""
+    return list(db.session.scalars(select(Tag).order_by(Tag.name)))
 
 
 def tags_with_counts() -> list[tuple[Tag, int]]:

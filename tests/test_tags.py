@@ -32,7 +32,7 @@ def test_list_shows_contact_counts(client, owner, in_tenant):
 def test_create_and_reject_duplicates(app, client, owner):
     assert client.post("/tags/", data={"name": "  VIP  ", "color": "#AA0000"}).status_code == 303
     duplicate = client.post("/tags/", data={"name": "vip", "color": "#00aa00"})
-    assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
+    assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
     with app.app_context(), tenant_scope(owner.tenant_id):
         tags = db.session.scalars(select(Tag)).all()
         assert [(t.name, t.color) for t in tags] == [("VIP", "#aa0000")]
@@ -45,7 +45,7 @@ def test_create_and_reject_duplicates(app, client, owner):
 ])
 def test_bad_tag_input(client, owner, data, message):
     response = client.post("/tags/", data=data)
-    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
 def test_rename_and_delete(app, client, owner, in_tenant):

@@ -1,2 +1,5 @@
 """Tags: list with counts, create, edit, delete."""
-from blueprints.tags.views import bp  # noqa: F401
+from blueprints.tags import views  # noqa: F401  (its routes attach to bp)
+from blueprints.tags.blueprint import bp
+
+__all__ = ["bp"]
