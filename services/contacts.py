@@ -10,20 +10,14 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Contact, ContactTag, Tag
+from models.base import utcnow
 from services.emails import looks_like_email
+from services.errors import Invalid
 from services.phones import InvalidPhone, normalize_phone
 
 CUSTOM_FIELD_KEY_MAX = 50
 CUSTOM_FIELD_VALUE_MAX = 500
 CUSTOM_FIELDS_MAX = 50
-
-
-class ContactInvalid(ValueError):
-    """Validation failed; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass
@@ -39,14 +33,14 @@ class ContactInput:
 
 
 def parse_custom_fields(text: str) -> dict[str, str]:
-    """Read `key: value` lines into a dict; raises ContactInvalid naming the bad line."""
+    """Read `key: value` lines into a dict; raises Invalid naming the bad line."""
     fields: dict[str, str] = {}
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
-            raise ContactInvalid({"custom_fields": f"Line {number}: write it as “key: value”."})
+            raise Invalid({"custom_fields": f"Line {number}: write it as “key: value”."})
         fields[key.strip()] = value.strip()
     return fields
 
@@ -93,7 +87,7 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
         if len(tags) != len(wanted):
             errors["tags"] = "One of the chosen tags does not exist."
     if errors:
-        raise ContactInvalid(errors)
+        raise Invalid(errors)
     return clean, tags
 
 
@@ -108,7 +102,7 @@ def save_contact(data: ContactInput, region: str, contact: Contact | None = None
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise ContactInvalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
+        raise Invalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
     if tags is not None:
         set_contact_tags(contact, tags)
     return contact
@@ -117,7 +111,8 @@ def save_contact(data: ContactInput, region: str, contact: Contact | None = None
 def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
     """Make `tags` exactly the contact's tags."""
     wanted = {tag.id for tag in tags}
-    have = {link.tag_id: link for link in db.session.scalars(select(ContactTag).where(ContactTag.contact_id == contact.id))}
+    links = db.session.scalars(select(ContactTag).where(ContactTag.contact_id == contact.id))
+    have = {link.tag_id: link for link in links}
     for tag_id, link in have.items():
         if tag_id not in wanted:
             db.session.delete(link)
@@ -127,13 +122,30 @@ def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
     db.session.expire(contact, ["tags"])
 
 
-def add_tag(contact: Contact, tag: Tag) -> None:
-    """Attach `tag` to `contact` (no-op when already attached)."""
-    linked = db.session.scalar(select(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag_id == tag.id))
+def delete_contact(contact: Contact) -> None:
+    """Delete `contact` with its tag links and messages (flushes; the caller commits)."""
+    db.session.delete(contact)
+    db.session.flush()
+
+
+def mark_read(contact: Contact) -> None:
+    """Everything `contact` has sent so far counts as seen."""
+    contact.last_read_at = utcnow()
+    db.session.flush()
+
+
+def add_tag(contact: Contact, tag_id: int | None) -> Tag:
+    """Attach the tenant's tag `tag_id` to `contact` (no-op when already attached)."""
+    tag = db.session.scalar(select(Tag).where(Tag.id == tag_id)) if tag_id is not None else None
+    if tag is None:
+        raise Invalid({"tag_id": "Choose one of your tags."})
+    linked = db.session.scalar(
+        select(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag_id == tag.id))
     if linked is None:
         db.session.add(ContactTag(contact_id=contact.id, tag_id=tag.id))
         db.session.flush()
         db.session.expire(contact, ["tags"])
+    return tag
 
 
 def remove_tag(contact: Contact, tag: Tag) -> None:

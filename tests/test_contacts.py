@@ -49,7 +49,7 @@ def test_create_normalises_phone_with_tenant_region(app, client, owner):
 ])
 def test_bad_input_rerenders_with_message_and_saves_nothing(app, client, owner, data, message):
     response = client.post("/contacts/new", data=data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
     if data.get("name") and len(data["name"]) < 20:
@@ -61,7 +61,7 @@ def test_duplicate_phone_gets_friendly_error(app, client, owner, in_tenant):
     with in_tenant(owner.tenant_id):
         make_contact(name="Ana", phone="+14155550100")
     response = client.post("/contacts/new", data={"name": "Other", "phone": "(415) 555-0100"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "+14155550100 already belongs to Ana" in response.get_data(as_text=True)
     assert contact_count(app, owner.tenant_id) == 1
 
@@ -128,7 +128,7 @@ def test_edit_keeps_values_on_error_and_saves_on_success(app, client, owner, in_
     with in_tenant(owner.tenant_id):
         contact_id = make_contact(name="Before", phone="+14155550100").id
     bad = client.post(f"/contacts/{contact_id}/edit", data={"name": "After", "phone": "garbage"})
-    assert bad.status_code == 400 and 'value="After"' in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'value="After"' in bad.get_data(as_text=True)
     with app.app_context(), tenant_scope(owner.tenant_id):
         assert db.session.get(Contact, contact_id).name == "Before"
     good = client.post(f"/contacts/{contact_id}/edit", data={"name": "After", "phone": "+14155550100"})

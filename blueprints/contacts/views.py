@@ -1,24 +1,27 @@
-"""Contact routes: thin; validation and queries live in services.contacts."""
+"""Contact routes: thin; rules and queries live in services.contacts."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask import current_app, flash, request, url_for
+from flask_login import current_user
 
-from blueprints.common import get_or_404, put_errors
+from blueprints.common import form_status, get_or_404, put_errors
+from blueprints.contacts.blueprint import bp
 from blueprints.contacts.forms import ContactForm
-from blueprints.htmx import is_htmx, see_other
+from blueprints.htmx import REFUSED, is_htmx, render, see_other
 from extensions import db
 from models import Contact, Tag
-from services.contacts import (ContactInput, ContactInvalid, add_tag, format_custom_fields, parse_custom_fields,
-                               remove_tag, save_contact, search_contacts)
-
-bp = Blueprint("contacts", __name__, url_prefix="/contacts")
-bp.before_request(login_required(lambda: None))
-
-
-def _all_tags() -> list[Tag]:
-    return list(db.session.scalars(select(Tag).order_by(Tag.name)))
+from services.contacts import (
+    ContactInput,
+    add_tag,
+    delete_contact,
+    format_custom_fields,
+    parse_custom_fields,
+    remove_tag,
+    save_contact,
+    search_contacts,
+)
+from services.errors import Invalid
+from services.tags import all_tags
 
 
 def _tag_filter() -> int | None:
@@ -31,11 +34,10 @@ def index():
     """Contact list with active search, tag filter and pagination."""
     query = request.args.get("q", "")
     tag_id = _tag_filter()
-    page = db.paginate(search_contacts(query, tag_id), per_page=current_app.config["CONTACTS_PER_PAGE"], error_out=False)
-    context = dict(page=page, query=query, tag_id=tag_id, tags=_all_tags())
-    if is_htmx() and request.headers.get("HX-Target") == "contact-results":
-        return render_template("contacts/_results.html", **context)
-    return render_template("contacts/index.html", **context)
+    per_page = current_app.config["CONTACTS_PER_PAGE"]
+    pagination = db.paginate(search_contacts(query, tag_id), per_page=per_page, error_out=False)
+    return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
+                  tag_id=tag_id, tags=all_tags())
 
 
 def _form_input(form: ContactForm) -> ContactInput:
@@ -46,13 +48,13 @@ def _form_input(form: ContactForm) -> ContactInput:
     )
 
 
-def _save(form: ContactForm, contact: Contact | None):
+def _save(form: ContactForm, contact: Contact | None) -> Contact | None:
     """Validate and save; on failure put each message on its field and return None."""
     if not form.validate_on_submit():
         return None
     try:
         saved = save_contact(_form_input(form), current_user.tenant.default_region, contact)
-    except ContactInvalid as exc:
+    except Invalid as exc:
         db.session.rollback()
         put_errors(form, exc.errors)
         return None
@@ -60,24 +62,26 @@ def _save(form: ContactForm, contact: Contact | None):
     return saved
 
 
+def _form_page(form: ContactForm, contact: Contact | None):
+    return render("contacts/form.html", status=form_status(), form=form, contact=contact)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """New contact form."""
     form = ContactForm()
-    form.tags.choices = [(t.id, t.name) for t in _all_tags()]
+    form.tags.choices = [(t.id, t.name) for t in all_tags()]
     contact = _save(form, None)
     if contact is not None:
         flash(f"Contact {contact.name} created.", "success")
         return see_other(url_for("contacts.detail", contact_id=contact.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("contacts/form.html", form=form, contact=None), status
+    return _form_page(form, None)
 
 
 @bp.get("/<int:contact_id>")
 def detail(contact_id: int):
     """One contact with its tags and fields."""
-    contact = get_or_404(Contact, contact_id)
-    return render_template("contacts/detail.html", contact=contact, tags=_all_tags())
+    return render("contacts/detail.html", contact=get_or_404(Contact, contact_id), tags=all_tags())
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -85,16 +89,14 @@ def edit(contact_id: int):
     """Edit a contact."""
     contact = get_or_404(Contact, contact_id)
     form = ContactForm(obj=contact if request.method == "GET" else None)
-    form.tags.choices = [(t.id, t.name) for t in _all_tags()]
+    form.tags.choices = [(t.id, t.name) for t in all_tags()]
     if request.method == "GET":
         form.tags.data = [t.id for t in contact.tags]
         form.custom_fields.data = format_custom_fields(contact.custom_fields)
-    saved = _save(form, contact)
-    if saved is not None:
+    if _save(form, contact) is not None:
         flash("Contact saved.", "success")
         return see_other(url_for("contacts.detail", contact_id=contact.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("contacts/form.html", form=form, contact=contact), status
+    return _form_page(form, contact)
 
 
 @bp.post("/<int:contact_id>/delete")
@@ -102,7 +104,7 @@ def delete(contact_id: int):
     """Delete a contact (the page asks for confirmation first)."""
     contact = get_or_404(Contact, contact_id)
     name = contact.name
-    db.session.delete(contact)
+    delete_contact(contact)
     db.session.commit()
     flash(f"Contact {name} deleted.", "success")
     return see_other(url_for("contacts.index"))
@@ -112,31 +114,29 @@ def delete(contact_id: int):
 def tag_add(contact_id: int):
     """Attach a tag inline; answers with the refreshed tag list."""
     contact = get_or_404(Contact, contact_id)
-    raw = request.form.get("tag_id", "")
-    tag = db.session.scalar(select(Tag).where(Tag.id == int(raw))) if raw.isdigit() else None
-    error = None
-    if tag is None:
-        error = "Choose one of your tags."
-    else:
-        add_tag(contact, tag)
-        db.session.commit()
-    return _tags_response(contact, error)
+    try:
+        add_tag(contact, request.form.get("tag_id", type=int))
+    except Invalid as exc:
+        db.session.rollback()
+        return _tags_response(contact, exc.errors["tag_id"])
+    db.session.commit()
+    return _tags_response(contact, None)
 
 
 @bp.post("/<int:contact_id>/tags/<int:tag_id>/remove")
 def tag_remove(contact_id: int, tag_id: int):
     """Detach a tag inline."""
     contact = get_or_404(Contact, contact_id)
-    tag = get_or_404(Tag, tag_id)
-    remove_tag(contact, tag)
+    remove_tag(contact, get_or_404(Tag, tag_id))
     db.session.commit()
     return _tags_response(contact, None)
 
 
 def _tags_response(contact: Contact, error: str | None):
+    """HTMX swaps in the tag list (refused: with the reason); without JavaScript, back to the contact."""
     if is_htmx():
-        return render_template("contacts/_tags.html", contact=contact, tags=_all_tags(), tag_error=error), (
-            422 if error else 200)
+        return render("contacts/_tags.html", status=REFUSED if error else 200, contact=contact, tags=all_tags(),
+                      tag_error=error)
     if error:
         flash(error, "error")
     return see_other(url_for("contacts.detail", contact_id=contact.id))
