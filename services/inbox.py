@@ -4,24 +4,16 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import Select, exists, func, or_, select
 
 from extensions import db
-from models import Contact, Message, MessageTemplate, QuickReply
+from models import Contact, Message, MessageTemplate
 from models.tenancy import current_tenant_id
 from services import inbox_version
 
 THREAD_SIZE = 100
 THREAD_MAX = 1000
-PREVIEW_CHARS = 80
-# What a message without text looks like in the conversation list.
-PLACEHOLDERS = {
-    "image": "[image]", "document": "[document]", "audio": "[audio]", "video": "[video]", "sticker": "[sticker]",
-    "location": "[location]", "contacts": "[contact card]", "interactive": "[reply]", "button": "[button]",
-    "reaction": "[reaction]", "unsupported": "[unsupported message]", "template": "[template]",
-}
 
 
 def _latest_message_at():
@@ -38,7 +30,7 @@ def unread_counts(contact_ids: list[int]) -> dict[int, int]:
             .where(Message.contact_id.in_(contact_ids), Message.direction == Message.INBOUND,
                    or_(Contact.last_read_at.is_(None), Message.created_at > Contact.last_read_at))
             .group_by(Message.contact_id))
-    return {contact_id: count for contact_id, count in db.session.execute(stmt)}
+    return dict(db.session.execute(stmt).tuples().all())
 
 
 def conversations(query: str = "") -> Select:
@@ -64,21 +56,6 @@ def last_messages(contact_ids: list[int]) -> dict[int, Message]:
               .group_by(Message.contact_id))
     rows = db.session.scalars(select(Message).where(Message.id.in_(newest)))
     return {message.contact_id: message for message in rows}
-
-
-def preview(message: Message | None) -> str:
-    """One short line for the conversation list."""
-    if message is None:
-        return ""
-    if message.type == "reaction":
-        emoji = (message.payload or {}).get("emoji")
-        return f"Reacted {emoji}" if emoji else "Removed a reaction"
-    label = PLACEHOLDERS.get(message.type, "")
-    body = " ".join((message.body or "").split())
-    if message.type in ("image", "document", "audio", "video", "sticker") and body:
-        body = f"{label} {body}"
-    body = body or label
-    return body if len(body) <= PREVIEW_CHARS else body[:PREVIEW_CHARS - 1].rstrip() + "…"
 
 
 def _digest(*parts) -> str:
@@ -116,11 +93,6 @@ def thread(contact: Contact, size: int = THREAD_SIZE) -> tuple[list[Message], bo
     return list(reversed(rows[:size])), len(rows) > size
 
 
-def reacted_to(messages: list[Message]) -> dict[str, str]:
-    """Provider id -> short text of the messages in view, so a reaction can say what it reacts to."""
-    return {m.provider_message_id: preview(m) for m in messages if m.provider_message_id}
-
-
 def approved_templates() -> list[MessageTemplate]:
     """Templates that can be sent, by name."""
     rows = db.session.scalars(select(MessageTemplate).order_by(MessageTemplate.name, MessageTemplate.language))
@@ -130,27 +102,3 @@ def approved_templates() -> list[MessageTemplate]:
 def template_count() -> int:
     """All synced templates, approved or not (tells "none synced" from "none approved")."""
     return db.session.scalar(select(func.count(MessageTemplate.id))) or 0
-
-
-def quick_replies() -> list[QuickReply]:
-    """The tenant's quick replies by shortcut."""
-    return list(db.session.scalars(select(QuickReply).order_by(func.lower(QuickReply.shortcut))))
-
-
-def relative_time(value: datetime | None, now: datetime | None = None) -> str:
-    """Short age of a timestamp for lists: "now", "5 min", "3 h", "Mon", "12 Mar"."""
-    if value is None:
-        return ""
-    now = now or datetime.now(UTC)
-    seconds = (now - value).total_seconds()
-    if seconds < 60:
-        return "now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h"
-    if seconds < 6 * 86400:
-        return value.strftime("%a")
-    if value.year == now.year:
-        return value.strftime("%-d %b")
-    return value.strftime("%-d %b %Y")

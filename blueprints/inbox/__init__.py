@@ -1,3 +1,5 @@
 """Inbox: conversations, replies, media, templates and quick replies."""
-from blueprints.inbox.views import bp  # noqa: F401
-from blueprints.inbox import quick_replies, template_views  # noqa: F401,E402  (routes register on bp)
+from blueprints.inbox import quick_replies, template_views, views  # noqa: F401  (their routes attach to bp)
+from blueprints.inbox.blueprint import bp
+
+__all__ = ["bp"]

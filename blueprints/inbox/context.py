@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from services import inbox as queries
+from blueprints.filters import preview
 from blueprints.inbox.forms import ReplyForm
 from extensions import db
 from models import Channel, Contact, MessageTemplate
 from models.base import utcnow
+from services import inbox as queries
 from services.channels import get_channel
-from services.messaging import window_closes_at, window_open
+from services.outbox import window_closes_at, window_open
+from services.quick_replies import list_quick_replies
 from services.templates import TemplateInvalid, render_text, value_from_contact, variables_of
 
 CUSTOM = "custom"
@@ -21,9 +23,9 @@ _NAMED_SOURCES = {"name": "name", "first_name": "name", "customer": "name", "pho
 def list_context(query: str = "", page_number: int = 1, current_id: int | None = None) -> dict:
     """The conversation list: one page of contacts, their last message and unread count."""
     per_page = current_app.config.get("INBOX_PER_PAGE", 25)
-    page = db.paginate(queries.conversations(query), page=page_number, per_page=per_page, error_out=False)
-    ids = [contact.id for contact in page.items]
-    return {"page": page, "query": query, "current_id": current_id, "last": queries.last_messages(ids),
+    pagination = db.paginate(queries.conversations(query), page=page_number, per_page=per_page, error_out=False)
+    ids = [contact.id for contact in pagination.items]
+    return {"pagination": pagination, "query": query, "current_id": current_id, "last": queries.last_messages(ids),
             "unread": queries.unread_counts(ids), "list_version": queries.list_version()}
 
 
@@ -31,8 +33,13 @@ def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_err
     """The newest messages of a conversation and the token its poll compares."""
     messages, has_earlier = queries.thread(contact, size)
     return {"contact": contact, "messages": messages, "has_earlier": has_earlier, "size": size,
-            "thread_version": queries.thread_version(contact), "reacted_to": queries.reacted_to(messages),
+            "thread_version": queries.thread_version(contact), "reacted_to": _reacted_to(messages),
             "thread_error": thread_error}
+
+
+def _reacted_to(messages: list) -> dict[str, str]:
+    """Provider id -> short text of the messages in view, so a reaction can say what it reacts to."""
+    return {m.provider_message_id: preview(m) for m in messages if m.provider_message_id}
 
 
 def chosen_template(raw) -> MessageTemplate | None:
@@ -118,12 +125,6 @@ def conversation_context(contact: Contact, size: int = queries.THREAD_SIZE, **re
     channel = get_channel()
     context = {**list_context(current_id=contact.id), **thread_context(contact, size),
                **reply_context(contact, channel, **reply)}
-    context["quick_replies"] = [{"shortcut": q.shortcut, "body": q.body} for q in queries.quick_replies()]
+    context["quick_replies"] = [{"shortcut": q.shortcut, "body": q.body} for q in list_quick_replies()]
     return context
 
-
-def window_left(closes_at) -> str:
-    """Time left until the window closes, like "5 h 12 min"."""
-    minutes = max(0, int((closes_at - utcnow()).total_seconds() // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

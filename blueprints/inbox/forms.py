@@ -12,7 +12,7 @@ SHORTCUT_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
 class ReplyForm(FlaskForm):
-    """Free text with an optional image or document; the send rules live in services.messaging."""
+    """Free text with an optional image or document; the send rules live in services.outbox."""
 
     body = TextAreaField("Message")
     attachment = FileField("Attach an image or document")

@@ -1,19 +1,25 @@
 """Template sends outside the 24-hour window: picker, variable form, live preview, send and sync."""
 from __future__ import annotations
 
-from flask import Response, flash, render_template, request, url_for
+from flask import flash, request, url_for
 from sqlalchemy import select
 
 from blueprints.common import get_or_404
-from blueprints.htmx import is_htmx, see_other, with_trigger
-from blueprints.inbox.context import (chosen_template, conversation_context, reply_context, template_fields,
-                                      template_preview)
+from blueprints.htmx import is_htmx, render, see_other
+from blueprints.inbox import reply_box
+from blueprints.inbox.blueprint import bp
+from blueprints.inbox.context import (
+    chosen_template,
+    conversation_context,
+    reply_context,
+    template_fields,
+    template_preview,
+)
 from blueprints.inbox.forms import TemplateSendForm
-from blueprints.inbox.views import SENT_EVENT, bp
 from extensions import db
 from models import Contact
 from services.channels import ChannelSetupError, get_channel
-from services.messaging import SendRefused, queue_template
+from services.outbox import SendRefused, queue_template
 from services.templates import sync_templates
 from whatsapp.base import ProviderError
 
@@ -22,12 +28,9 @@ from whatsapp.base import ProviderError
 def template_form(contact_id: int):
     """One input per variable of the chosen template, prefilled from the contact."""
     contact = get_or_404(Contact, contact_id)
-    template = chosen_template(request.args.get("template_id"))
-    if is_htmx():
-        context = reply_context(contact, get_channel(), template=template, template_form=request.args)
-        return render_template("inbox/_template_form.html", **context)
-    return render_template("inbox/conversation.html",
-                           **conversation_context(contact, template=template, template_form=request.args))
+    chosen = {"template": chosen_template(request.args.get("template_id")), "template_form": request.args}
+    context = reply_context(contact, get_channel(), **chosen) if is_htmx() else conversation_context(contact, **chosen)
+    return render("inbox/conversation.html", "inbox/_template_form.html", **context)
 
 
 @bp.get("/<int:contact_id>/template-preview")
@@ -36,8 +39,7 @@ def template_preview_partial(contact_id: int):
     contact = get_or_404(Contact, contact_id)
     template = chosen_template(request.args.get("template_id"))
     preview_text, preview_problem = template_preview(template, template_fields(template, contact, request.args))
-    return render_template("inbox/_template_preview.html", preview_text=preview_text,
-                           preview_problem=preview_problem)
+    return render("inbox/_template_preview.html", preview_text=preview_text, preview_problem=preview_problem)
 
 
 def _template_values(template, contact: Contact) -> list[str]:
@@ -61,16 +63,9 @@ def send_template(contact_id: int):
         except SendRefused as exc:
             error = str(exc)
     if error:
-        db.session.rollback()
-        reply = dict(template=template, template_form=request.form, template_error=error)
-        if is_htmx():
-            return render_template("inbox/_reply.html", **reply_context(contact, get_channel(), **reply)), 422
-        return render_template("inbox/conversation.html", **conversation_context(contact, **reply)), 422
+        return reply_box.refused(contact, template=template, template_form=request.form, template_error=error)
     db.session.commit()
-    if is_htmx():
-        return with_trigger(Response(render_template("inbox/_reply.html", **reply_context(contact, get_channel()))),
-                            SENT_EVENT)
-    return see_other(url_for("inbox.conversation", contact_id=contact.id))
+    return reply_box.sent(contact)
 
 
 def _back() -> str:

@@ -1,45 +1,23 @@
 """Inbox routes: conversations, the thread and its polling, replies, retries and media."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template, request, send_file, url_for
-from flask_login import login_required
+from flask import Response, abort, flash, request, send_file, url_for
 
 from blueprints.common import get_or_404
-from blueprints.htmx import htmx_target, is_htmx, see_other, with_trigger
-from services import inbox as queries
-from blueprints.inbox.context import (chosen_template, conversation_context, list_context, reply_context,
-                                     thread_context, window_left)
+from blueprints.htmx import REFUSED, is_htmx, render, see_other
+from blueprints.inbox import reply_box
+from blueprints.inbox.blueprint import bp
+from blueprints.inbox.context import chosen_template, conversation_context, list_context, thread_context
 from blueprints.inbox.forms import ReplyForm
 from extensions import db
 from models import Contact, Message
-from models.base import utcnow
-from services.channels import get_channel
+from services import inbox as queries
+from services.contacts import mark_read
 from services.media_store import media_path
-from services.messaging import SendRefused, queue_media, queue_text, retry_message
+from services.outbox import SendRefused, queue_media, queue_text, retry_message
 
-bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-bp.before_request(login_required(lambda: None))
-
-LIST_ID = "conversation-list"
-SENT_EVENT = "inbox:sent"  # the thread listens for it and refreshes at once
 # Served inline for <img>; everything else downloads, so a stored file can never run as a page.
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
-
-
-@bp.context_processor
-def _helpers() -> dict:
-    return {"ago": queries.relative_time, "preview": queries.preview, "window_left": window_left,
-            "filesize": _filesize}
-
-
-def _filesize(size) -> str:
-    if not size:
-        return ""
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
 
 
 def _unchanged(version: str) -> bool:
@@ -58,30 +36,23 @@ def _size() -> int:
 @bp.get("/")
 def index():
     """Conversation list with active search, pagination and a cheap 5-second refresh."""
-    query = request.args.get("q", "")
-    current_id = request.args.get("current", type=int)
-    if is_htmx() and htmx_target() == LIST_ID:
-        if _unchanged(queries.list_version()):
-            return _no_change()
-        context = list_context(query, request.args.get("page", 1, type=int), current_id)
-        return render_template("inbox/_list.html", push_url=current_id is None, **context)
-    context = list_context(query, request.args.get("page", 1, type=int))
-    return render_template("inbox/index.html", push_url=True, **context)
-
-
-def _mark_read(contact: Contact) -> None:
-    contact.last_read_at = utcnow()
-    db.session.commit()
+    if is_htmx() and _unchanged(queries.list_version()):
+        return _no_change()
+    # The list beside an open conversation keeps it highlighted and leaves the address alone.
+    current_id = request.args.get("current", type=int) if is_htmx() else None
+    context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id)
+    return render("inbox/index.html", "inbox/_list.html", push_url=current_id is None, **context)
 
 
 @bp.get("/<int:contact_id>")
 def conversation(contact_id: int):
     """One conversation: thread, reply box and the contact's details; opening it marks it read."""
     contact = get_or_404(Contact, contact_id)
-    _mark_read(contact)
+    mark_read(contact)
+    db.session.commit()
     template = chosen_template(request.args.get("template_id"))
-    return render_template("inbox/conversation.html",
-                           **conversation_context(contact, _size(), template=template, template_form=request.args))
+    return render("inbox/conversation.html",
+                  **conversation_context(contact, _size(), template=template, template_form=request.args))
 
 
 @bp.get("/<int:contact_id>/thread")
@@ -91,26 +62,9 @@ def thread(contact_id: int):
     if _unchanged(queries.thread_version(contact)):
         return _no_change()
     if is_htmx():
-        _mark_read(contact)  # the conversation is on screen, so what just arrived has been seen
-    return render_template("inbox/_thread.html", **thread_context(contact, _size()))
-
-
-def _reply_failed(contact: Contact, form: ReplyForm, message: str):
-    """Show why, keep what was typed; 422 so htmx swaps it in."""
-    db.session.rollback()
-    if is_htmx():
-        return render_template("inbox/_reply.html", **reply_context(contact, get_channel(), form=form,
-                                                                     reply_error=message)), 422
-    return render_template("inbox/conversation.html",
-                           **conversation_context(contact, form=form, reply_error=message)), 422
-
-
-def _sent(contact: Contact):
-    """After a send: an empty reply box plus an event the thread refreshes on, or a 303 back."""
-    if is_htmx():
-        page = render_template("inbox/_reply.html", **reply_context(contact, get_channel()))
-        return with_trigger(Response(page), SENT_EVENT)
-    return see_other(url_for("inbox.conversation", contact_id=contact.id))
+        mark_read(contact)  # the conversation is on screen, so what just arrived has been seen
+        db.session.commit()
+    return render("inbox/_thread.html", **thread_context(contact, _size()))
 
 
 @bp.post("/<int:contact_id>/messages")
@@ -119,7 +73,7 @@ def send(contact_id: int):
     contact = get_or_404(Contact, contact_id)
     form = ReplyForm()
     if not form.validate_on_submit():
-        return _reply_failed(contact, form, "This form expired. Reload the page and send again.")
+        return reply_box.refused(contact, form=form, reply_error="This form expired. Reload the page and send again.")
     upload = form.attachment.data
     try:
         if upload is not None and upload.filename:
@@ -127,9 +81,9 @@ def send(contact_id: int):
         else:
             queue_text(contact, form.body.data or "")
     except SendRefused as exc:
-        return _reply_failed(contact, form, str(exc))
+        return reply_box.refused(contact, form=form, reply_error=str(exc))
     db.session.commit()
-    return _sent(contact)
+    return reply_box.sent(contact)
 
 
 @bp.post("/messages/<int:message_id>/retry")
@@ -146,8 +100,8 @@ def retry(message_id: int):
         error = str(exc)
     contact = get_or_404(Contact, contact_id)
     if is_htmx():
-        return render_template("inbox/_thread.html", **thread_context(contact, thread_error=error)), (
-            409 if error else 200)
+        return render("inbox/_thread.html", status=REFUSED if error else 200,
+                      **thread_context(contact, thread_error=error))
     flash(error or "Queued again.", "error" if error else "success")
     return see_other(url_for("inbox.conversation", contact_id=contact_id))
 

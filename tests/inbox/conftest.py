@@ -8,7 +8,7 @@ import pytest
 from extensions import db
 from models import Message
 from models.base import utcnow
-from tests.channels.conftest import app_overrides, cloud_credentials, cloud_tenant, gateway, graph  # noqa: F401
+from tests.channels.conftest import app_overrides, cloud_credentials, cloud_tenant, gateway, graph
 from tests.channels.helpers import channel_of
 
 

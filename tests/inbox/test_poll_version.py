@@ -27,7 +27,7 @@ def test_an_unchanged_poll_reads_no_messages(app, client, owner, in_tenant):
     statements = []
     with app.app_context():
         engine = db.engine
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert poll(client, version).status_code == 204

@@ -33,7 +33,7 @@ def test_create_strips_the_slash_and_lists_it(app, client, owner):
 ])
 def test_bad_input_rerenders_with_a_message(app, client, owner, data, message):
     response = client.post("/inbox/quick-replies", data=data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html
     if data["shortcut"] and len(data["shortcut"]) < 31:
@@ -44,7 +44,7 @@ def test_bad_input_rerenders_with_a_message(app, client, owner, data, message):
 def test_duplicates_are_refused_whatever_the_case(app, client, owner, create_user, login):
     client.post("/inbox/quick-replies", data={"shortcut": "hours", "body": "9 to 5"})
     response = client.post("/inbox/quick-replies", data={"shortcut": "/HOURS", "body": "other"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "/HOURS already exists. Edit that one or choose another shortcut." in response.get_data(as_text=True)
     assert shortcuts(app, owner.tenant_id) == [("hours", "9 to 5")]
     other = login(create_user(), test_client=app.test_client())
@@ -58,7 +58,7 @@ def test_edit_and_delete(app, client, owner):
     form = client.get(f"/inbox/quick-replies/{hi.id}/edit").get_data(as_text=True)
     assert 'value="hi"' in form and "Hello!" in form
     clash = client.post(f"/inbox/quick-replies/{hi.id}/edit", data={"shortcut": "Bye", "body": "Hello!"})
-    assert clash.status_code == 400 and "/Bye already exists" in clash.get_data(as_text=True)
+    assert clash.status_code == 422 and "/Bye already exists" in clash.get_data(as_text=True)
     same = client.post(f"/inbox/quick-replies/{hi.id}/edit", data={"shortcut": "HI", "body": "Hello there!"})
     assert same.status_code == 303  # changing only the case of its own shortcut is fine
     assert shortcuts(app, owner.tenant_id) == [("HI", "Hello there!"), ("bye", "Goodbye!")]

@@ -73,13 +73,15 @@ def test_thread_shows_the_last_100_and_loads_earlier(client, owner, in_tenant):
 def test_reply_is_queued_sent_through_the_sandbox_and_read(app, client, customer, sandbox_owner, run_jobs):
     page = client.get(f"/inbox/{customer}").get_data(as_text=True)
     assert "Do you deliver?" in page and 'id="reply-body"' in page
-    response = client.post(f"/inbox/{customer}/messages", data={"body": "  Yes, every weekday.  "}, headers=hx("reply-box"))
+    response = client.post(f"/inbox/{customer}/messages", data={"body": "  Yes, every weekday.  "},
+                           headers=hx("reply-box"))
     assert response.status_code == 200
     assert "inbox:sent" in response.headers["HX-Trigger"]
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="reply-box"') and "Yes, every weekday" not in html
     reply = messages_of(app, sandbox_owner.tenant_id)[-1]
-    assert (reply.direction, reply.body, reply.status, reply.origin) == ("out", "Yes, every weekday.", "queued", "inbox")
+    assert (reply.direction, reply.body, reply.status, reply.origin) == (
+        "out", "Yes, every weekday.", "queued", "inbox")
     run_jobs()  # the send job, which schedules the receipts
     assert messages_of(app, sandbox_owner.tenant_id)[-1].status in ("sent", "delivered", "read")
     for _ in range(4):  # receipts are events, processed like webhooks
@@ -172,7 +174,7 @@ def test_failed_message_shows_why_and_can_be_retried(app, client, customer, sand
     run_jobs()
     assert next(m for m in messages_of(app, sandbox_owner.tenant_id) if m.id == failed_id).status != "failed"
     again = client.post(f"/inbox/messages/{failed_id}/retry", headers=hx("thread"))
-    assert again.status_code == 409 and "Only failed messages can be retried." in again.get_data(as_text=True)
+    assert again.status_code == 422 and "Only failed messages can be retried." in again.get_data(as_text=True)
 
 
 def test_message_kinds_render_sensibly(client, owner, in_tenant):

@@ -120,7 +120,8 @@ def test_template_choice_works_without_javascript(app, client, graph, connected_
     sent = client.post(f"/inbox/{outside_window}/template", data={
         "template_id": tid, "source_0": "name", "value_0": "", "source_1": "field:order", "value_1": ""})
     assert sent.status_code == 303
-    assert messages_of(app, connected_cloud.tenant_id)[-1].body.endswith("Hi Zoe Quinn, your order A-17 is ready for pickup.")
+    assert messages_of(app, connected_cloud.tenant_id)[-1].body.endswith(
+        "Hi Zoe Quinn, your order A-17 is ready for pickup.")
 
 
 def test_sync_errors_are_shown(app, client, graph, connected_cloud, outside_window):
