@@ -36,7 +36,7 @@ def test_each_signup_is_its_own_tenant(app, client):
 
 def test_weak_password_is_refused_and_form_kept(client):
     response = signup(client, password="short")
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "at least 10 characters" in page
     assert 'value="new@example.com"' in page and 'value="Acme"' in page
@@ -45,20 +45,20 @@ def test_weak_password_is_refused_and_form_kept(client):
 def test_duplicate_email_is_refused(client, create_user):
     create_user(email="taken@example.com")
     response = signup(client, email="TAKEN@example.com")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already exists" in response.get_data(as_text=True)
 
 
 def test_mismatched_confirmation_is_refused(client):
     response = signup(client, confirm="something-else-1")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Passwords differ" in response.get_data(as_text=True)
 
 
 def test_wrong_password_gives_generic_message(client, create_user):
     user = create_user()
     response = client.post("/login", data={"email": user.email, "password": "wrong-password-1"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Email or password is incorrect" in response.get_data(as_text=True)
     response = client.post("/login", data={"email": "nobody@example.com", "password": "wrong-password-1"})
     assert "Email or password is incorrect" in response.get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_login_is_throttled_per_email(client, create_user):
     """Failures are counted per email and address; once the window is full even the right password waits."""
     user = create_user()
     for _ in range(10):  # LOGIN_LIMIT_PER_CLIENT defaults to 10 failures per 15 minutes
-        assert client.post("/login", data={"email": user.email, "password": "wrong-password-1"}).status_code == 400
+        assert client.post("/login", data={"email": user.email, "password": "wrong-password-1"}).status_code == 422
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
     assert response.status_code == 429
     assert "Too many login attempts" in response.get_data(as_text=True)
@@ -96,7 +96,7 @@ def test_login_is_throttled_per_ip(make_app, create_user):
 def test_suspended_user_cannot_log_in(client, create_user):
     user = create_user(active=False)
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "suspended" in response.get_data(as_text=True)
 
 

@@ -21,7 +21,7 @@ def attempt(client, email, password, address=OWNER_ADDRESS):
 def test_right_password_after_five_failures_logs_in(client, create_user):
     user = create_user()
     for _ in range(5):
-        assert attempt(client, user.email, "wrong-password-1") == 400
+        assert attempt(client, user.email, "wrong-password-1") == 422
     assert attempt(client, user.email, TEST_PASSWORD) == 303
 
 
@@ -30,7 +30,7 @@ def test_failures_from_one_address_are_bounded(make_app, create_user):
     client = app.test_client()
     user = create_user()
     for _ in range(3):
-        assert attempt(client, user.email, "wrong-password-1", ATTACKER_ADDRESS) == 400
+        assert attempt(client, user.email, "wrong-password-1", ATTACKER_ADDRESS) == 422
     # The window is full: refused before the password is checked, right or wrong.
     assert attempt(client, user.email, "wrong-password-2", ATTACKER_ADDRESS) == 429
     assert attempt(client, user.email, TEST_PASSWORD, ATTACKER_ADDRESS) == 429
@@ -60,7 +60,7 @@ def test_per_email_ceiling_spans_addresses(make_app, create_user):
     client = app.test_client()
     user = create_user()
     for n in range(4):
-        assert attempt(client, user.email, "wrong-password-1", f"192.0.2.{n + 1}") == 400
+        assert attempt(client, user.email, "wrong-password-1", f"192.0.2.{n + 1}") == 422
     assert attempt(client, user.email, TEST_PASSWORD, "192.0.2.99") == 429
     # Other accounts are not affected by this email's ceiling.
     other = create_user()
@@ -71,5 +71,5 @@ def test_unknown_emails_count_as_failures(make_app):
     app = make_app(LOGIN_LIMIT_PER_CLIENT="2 per minute")
     client = app.test_client()
     for _ in range(2):
-        assert attempt(client, "nobody@example.com", "wrong-password-1") == 400
+        assert attempt(client, "nobody@example.com", "wrong-password-1") == 422
     assert attempt(client, "nobody@example.com", "wrong-password-1") == 429

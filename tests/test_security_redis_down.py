@@ -41,5 +41,5 @@ def test_login_limits_still_apply_from_memory(redis_down_app, create_user):
     user = create_user()
     client = redis_down_app.test_client()
     for _ in range(3):
-        assert client.post("/login", data={"email": user.email, "password": "wrong-password-1"}).status_code == 400
+        assert client.post("/login", data={"email": user.email, "password": "wrong-password-1"}).status_code == 422
     assert client.post("/login", data={"email": user.email, "password": TEST_PASSWORD}).status_code == 429

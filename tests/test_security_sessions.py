@@ -71,11 +71,11 @@ def test_password_change_needs_the_current_password(app, create_user):
     client = log_in(app, user)
     response = client.post("/settings/password", data={
         "current_password": "wrong-password-1", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "The current password is incorrect." in response.get_data(as_text=True)
     weak = client.post("/settings/password", data={
         "current_password": TEST_PASSWORD, "new_password": "short", "confirm": "short"})
-    assert weak.status_code == 400 and "at least 10 characters" in weak.get_data(as_text=True)
+    assert weak.status_code == 422 and "at least 10 characters" in weak.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, user.id).session_version == 0  # nothing changed
 
@@ -92,7 +92,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app, create_user
     assert not is_logged_in(other) and not is_logged_in(copy)
     assert client.post("/logout").status_code == 303
     refused = app.test_client().post("/login", data={"email": user.email, "password": TEST_PASSWORD})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert is_logged_in(log_in(app, user, NEW_PASSWORD))
 
 

@@ -16,7 +16,7 @@ def test_signup_is_throttled_per_address(make_app):
     client = app.test_client()
     assert signup(client, "one@example.com").status_code == 303
     client.post("/logout")
-    assert signup(client, "two@example.com", password="short").status_code == 400  # refused attempts count too
+    assert signup(client, "two@example.com", password="short").status_code == 422  # refused attempts count too
     response = signup(client, "three@example.com")
     assert response.status_code == 429
     page = response.get_data(as_text=True)
@@ -28,7 +28,7 @@ def test_signup_is_throttled_per_address(make_app):
 
 def test_signup_is_throttled_by_default(client):
     statuses = [signup(client, f"user{n}@example.com", password="short").status_code for n in range(6)]
-    assert statuses == [400] * 5 + [429]
+    assert statuses == [422] * 5 + [429]
 
 
 def test_taken_email_is_refused_after_the_same_hash(client, create_user, monkeypatch):
@@ -42,7 +42,7 @@ def test_taken_email_is_refused_after_the_same_hash(client, create_user, monkeyp
 
     monkeypatch.setattr(services.accounts, "hash_password", counting_hash)
     response = signup(client, "TAKEN@example.com")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "An account with this email already exists." in response.get_data(as_text=True)
     assert calls == [PASSWORD]
     assert signup(client, "fresh@example.com").status_code == 303

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
+from blueprints.auth.blueprint import bp
 from blueprints.auth.forms import LoginForm, SignupForm
+from blueprints.common import form_status
+from blueprints.htmx import render
 from extensions import db, limiter
 from services.accounts import AccountError, authenticate, end_all_sessions, normalize_email, sign_up
-
-bp = Blueprint("auth", __name__)
 
 
 def _login_email() -> str:
@@ -65,8 +66,7 @@ def login():
             login_user(user, remember=form.remember.data)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")), code=303)
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render("auth/login.html", status=form_status(), form=form)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -87,8 +87,7 @@ def signup():
             login_user(user)
             flash(f"Welcome to MessageHub, {user.tenant.name}!", "success")
             return redirect(url_for("main.home"), code=303)
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/signup.html", form=form), status
+    return render("auth/signup.html", status=form_status(), form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -113,9 +112,9 @@ def too_many_attempts(error):
         form.form_errors.append(
             f"Too many sign-ups from this address ({error.description}). Try again later."
         )
-        return render_template("auth/signup.html", form=form), 429
+        return render("auth/signup.html", status=429, form=form)
     form = LoginForm()
     form.form_errors.append(
         f"Too many login attempts ({error.description}). Wait a few minutes and try again."
     )
-    return render_template("auth/login.html", form=form), 429
+    return render("auth/login.html", status=429, form=form)

@@ -1,3 +1,5 @@
 """Account settings and WhatsApp linking."""
-from blueprints.settings import events, whatsapp  # noqa: F401  (register their routes on bp)
-from blueprints.settings.views import bp  # noqa: F401
+from blueprints.settings import events, views, whatsapp  # noqa: F401  (their routes attach to bp)
+from blueprints.settings.blueprint import bp
+
+__all__ = ["bp"]

@@ -5,7 +5,7 @@ from flask import flash, render_template, url_for
 
 from blueprints.common import get_or_404
 from blueprints.htmx import see_other
-from blueprints.settings.views import bp
+from blueprints.settings.blueprint import bp
 from extensions import db
 from models import WebhookEvent
 from services.webhook_events import event_health, failed_events, rerun_event, rerun_failed

@@ -1,68 +1,23 @@
-"""Settings routes."""
+"""Settings › Workspace: the workspace's settings, the password, and logging out everywhere."""
 from __future__ import annotations
 
-import phonenumbers
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
+from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_user, logout_user
 
-from blueprints.htmx import see_other
+from blueprints.common import form_status, put_errors
+from blueprints.htmx import REFUSED, render, see_other
+from blueprints.settings.blueprint import bp
+from blueprints.settings.forms import AccountForm, PasswordForm
 from extensions import db
 from services.accounts import AccountError, change_password, end_all_sessions
-from services.passwords import password_problems
-
-bp = Blueprint("settings", __name__, url_prefix="/settings")
-bp.before_request(login_required(lambda: None))
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
-    return [(r, f"{r} (+{phonenumbers.country_code_for_region(r)})") for r in regions]
-
-
-class AccountForm(FlaskForm):
-    """Workspace name and the region for numbers typed without a country code."""
-
-    name = StringField("Workspace name", validators=[DataRequired(), Length(max=120)])
-    default_region = SelectField("Default phone region", choices=_region_choices)
-    opt_out_keywords = TextAreaField("Opt-out keywords", validators=[Length(max=2000)],
-                                     description="Comma-separated. A customer who sends one of these stops receiving "
-                                                 "broadcasts and automated messages.")
-    opt_in_keywords = TextAreaField("Opt-in keywords", validators=[Length(max=2000)],
-                                    description="Comma-separated. Sending one of these subscribes the customer again.")
-    retention_days = IntegerField("Keep messages for (days)", validators=[NumberRange(1, 3650)])
-    retention_max_messages = IntegerField("Keep at most (messages)", validators=[NumberRange(100, 10_000_000)])
-
-    def validate_opt_in_keywords(self, field):
-        """A word cannot both stop and restart messages."""
-        from services.optout import parse_keywords
-
-        both = set(parse_keywords(field.data)) & set(parse_keywords(self.opt_out_keywords.data))
-        if both:
-            raise ValidationError(f"These words are in both lists: {', '.join(sorted(both))}.")
-
-
-class PasswordForm(FlaskForm):
-    """A new password, given the current one."""
-
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
-    confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")])
-
-    def validate_new_password(self, field):
-        """The sign-up strength rule."""
-        problems = password_problems(field.data or "", current_user.email)
-        if problems:
-            raise ValidationError(" ".join(problems))
+from services.errors import Invalid
+from services.workspace import WorkspaceSettings, save_settings
 
 
 def _account_page(form: AccountForm | None = None, password_form: PasswordForm | None = None, status: int = 200):
     form = form or AccountForm(obj=current_user.tenant, formdata=None)
     password_form = password_form or PasswordForm(formdata=None)
-    return render_template("settings/account.html", form=form, password_form=password_form), status
+    return render("settings/account.html", status=status, form=form, password_form=password_form)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -71,18 +26,21 @@ def account():
     tenant = current_user.tenant
     form = AccountForm(obj=tenant if request.method == "GET" else None)
     if form.validate_on_submit():
-        from services.optout import parse_keywords
-
-        tenant.name = form.name.data.strip()
-        tenant.default_region = form.default_region.data
-        tenant.opt_out_keywords = ", ".join(parse_keywords(form.opt_out_keywords.data))
-        tenant.opt_in_keywords = ", ".join(parse_keywords(form.opt_in_keywords.data))
-        tenant.retention_days = form.retention_days.data
-        tenant.retention_max_messages = form.retention_max_messages.data
-        db.session.commit()
-        flash("Settings saved.", "success")
-        return see_other(url_for("settings.account"))
-    return _account_page(form, status=400 if request.method == "POST" else 200)
+        settings = WorkspaceSettings(
+            name=form.name.data, default_region=form.default_region.data,
+            opt_out_keywords=form.opt_out_keywords.data, opt_in_keywords=form.opt_in_keywords.data,
+            retention_days=form.retention_days.data, retention_max_messages=form.retention_max_messages.data,
+        )
+        try:
+            save_settings(tenant, settings)
+        except Invalid as exc:
+            db.session.rollback()
+            put_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return see_other(url_for("settings.account"))
+    return _account_page(form, status=form_status())
 
 
 @bp.post("/password")
@@ -103,7 +61,7 @@ def password():
             login_user(user, remember=remembered)
             flash("Password changed. Every other device is logged out.", "success")
             return see_other(url_for("settings.account"))
-    return _account_page(password_form=form, status=400)
+    return _account_page(password_form=form, status=REFUSED)
 
 
 @bp.post("/log-out-everywhere")

@@ -8,7 +8,7 @@ from wtforms.validators import Optional
 
 from blueprints.common import put_errors
 from blueprints.htmx import is_htmx, see_other
-from blueprints.settings.views import bp
+from blueprints.settings.blueprint import bp
 from extensions import db
 from services.channels import ChannelSetupError, gateway_available, get_channel, webhook_url
 from services.crypto import mask
