@@ -1,10 +1,10 @@
 """The home route."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
+from flask import redirect, url_for
 from flask_login import current_user
 
-bp = Blueprint("main", __name__)
+from blueprints.main.blueprint import bp
 
 
 @bp.route("/")
