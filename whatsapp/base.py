@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.enums import ConnectionState
+from core.enums import ConnectionState, MessageStatus
 
 
 class ErrorAction(enum.Enum):
@@ -56,6 +56,10 @@ class ChannelError(ProviderError):
     """The channel itself is unusable (expired token, spam restriction, limit reached)."""
 
     action = ErrorAction.PAUSE_CHANNEL
+
+
+class NotSupported(RecipientError):
+    """This kind of provider cannot do that at all; callers check `capabilities` before asking."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ class StatusUpdate:
     """A delivery receipt for an outbound message."""
 
     provider_message_id: str
-    status: str                          # sent, delivered, read, failed
+    status: MessageStatus                # sent, delivered, read or failed
     timestamp: datetime
     recipient_wa_id: str | None = None
     error_code: int | str | None = None
@@ -153,21 +157,41 @@ Event = InboundMessage | StatusUpdate | ConnectionEvent | OptOutEvent
 class Capabilities:
     """What a kind of provider can do, so callers ask instead of branching on the channel kind."""
 
-    templates: bool = False          # approved message templates (synced from the account)
+    name: str = ""                   # short display name (navigation badge)
+    title: str = ""                  # full display name (settings page)
+    templates: bool = False          # approved message templates can be sent
+    template_sync: bool = False      # the account's templates are read from the provider (`list_templates`)
     service_window: bool = False     # free-form messages only within 24 h of the customer's last message
-    media_by_upload: bool = False    # media is uploaded first and sent by id
+    media_by_upload: bool = False    # media is uploaded first (`upload_media`) and sent by id
     media_by_link: bool = False      # media is sent as a link the provider fetches
-    qr_link: bool = False            # linked by scanning a QR; has an instance to create, log out and delete
-    webhook_subscription: bool = False  # the account must be subscribed to deliver webhooks
+    fetches_media_links: bool = False  # the provider downloads our signed links itself, so their host must suit it
+    media_download: bool = False     # inbound files are fetched after the webhook (`media_reference`, `download_media`)
+    credentials: bool = False        # linked by entering account credentials, which can be tested (`status`)
+    qr_link: bool = False            # linked by scanning a QR; the settings page polls while the link is pending
+    qr_is_link: bool = False         # the QR encodes a web page (any camera opens it), not a WhatsApp linking code
+    instance_lifecycle: bool = False  # an instance on a gateway: `create_instance`, `set_webhook`, state polled
+                                      # while pending, `disconnect` logs out and deletes it
+    reconnect_reports_pending: bool = False  # "connecting" comes with each new QR and every reconnect: not a new state
+    manual_webhook: bool = False     # the tenant pastes our webhook URL and verify token into the provider's console
+    webhook_subscription: bool = False  # the account must be subscribed to deliver webhooks (`subscribe_app`)
     default_rate: float = 80.0       # messages per second when the tenant sets none
     max_rate: float = 80.0           # the highest rate a tenant may set
     rate_configurable: bool = False  # whether the tenant chooses its rate (Cloud: Meta grants up to 1,000/s)
     send_jitter: float = 0.0         # random share of the interval added between sends (0 to 1)
     burst_seconds: float = 0.1       # how many seconds' worth of sends may go back to back
+    concurrent_sends: bool = False   # several requests may be in flight at once (from worker threads)
+
+    @property
+    def webhooks(self) -> bool:
+        """Events arrive at the tenant's webhook URL (set by the tenant or by us)."""
+        return self.manual_webhook or self.instance_lifecycle
 
 
 class Provider(Protocol):
-    """The interface of every WhatsApp adapter. Constructors never touch the network."""
+    """The interface of every WhatsApp adapter. Constructors never touch the network.
+
+    Every adapter has every method; one whose capability flag is off raises `NotSupported`.
+    """
 
     kind: str
     capabilities: Capabilities
@@ -181,6 +205,20 @@ class Provider(Protocol):
                    media_id: str | None = None, caption: str | None = None,
                    filename: str | None = None) -> SendResult: ...
 
+    def upload_media(self, data: bytes, mime_type: str, filename: str) -> str: ...  # media_by_upload
+
+    def media_reference(self, media: dict[str, Any], payload: dict[str, Any]) -> Any | None: ...
+
+    def download_media(self, reference: Any) -> tuple[bytes, str]: ...  # media_download
+
+    def list_templates(self) -> list[dict[str, Any]]: ...  # template_sync
+
+    def subscribe_app(self) -> bool: ...  # webhook_subscription
+
+    def create_instance(self) -> str | None: ...  # instance_lifecycle
+
+    def set_webhook(self, url: str | None = None) -> None: ...  # instance_lifecycle
+
     def connect(self) -> ConnectResult: ...
 
     def status(self) -> ChannelStatus: ...
@@ -188,3 +226,41 @@ class Provider(Protocol):
     def disconnect(self) -> None: ...
 
     def parse_webhook(self, payload: dict[str, Any]) -> list[Event]: ...
+
+
+class BaseProvider:
+    """What an adapter cannot do: each optional method refuses with `NotSupported` unless the adapter has it."""
+
+    kind: str
+    capabilities: Capabilities
+
+    def _unsupported(self, what: str) -> NotSupported:
+        return NotSupported(f"{self.capabilities.title or self.kind} cannot {what}", code="unsupported")
+
+    def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """Refused: media goes by link on this provider."""
+        raise self._unsupported("upload media")
+
+    def media_reference(self, media: dict[str, Any], payload: dict[str, Any]) -> Any | None:
+        """What `download_media` needs for an inbound file, from what the webhook left; None: no way to fetch it."""
+        return None
+
+    def download_media(self, reference: Any) -> tuple[bytes, str]:
+        """Refused: this provider has no files to fetch."""
+        raise self._unsupported("download media")
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        """Refused: this provider has no account templates."""
+        raise self._unsupported("list message templates")
+
+    def subscribe_app(self) -> bool:
+        """Refused: this provider needs no webhook subscription."""
+        raise self._unsupported("subscribe to webhooks")
+
+    def create_instance(self) -> str | None:
+        """Refused: this provider has no gateway instance."""
+        raise self._unsupported("create a gateway instance")
+
+    def set_webhook(self, url: str | None = None) -> None:
+        """Refused: this provider's webhook is not ours to set."""
+        raise self._unsupported("set its webhook")

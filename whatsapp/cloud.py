@@ -6,8 +6,19 @@ from typing import Any
 
 import httpx
 
+from core.enums import ChannelKind
+
 from . import http as shared_http
-from .base import Capabilities, ChannelStatus, ConnectionState, ConnectResult, Event, RecipientError, SendResult
+from .base import (
+    BaseProvider,
+    Capabilities,
+    ChannelStatus,
+    ConnectionState,
+    ConnectResult,
+    Event,
+    RecipientError,
+    SendResult,
+)
 from .cloud_errors import error_from_response, error_from_transport, scrub
 from .cloud_webhook import parse_cloud_webhook
 
@@ -23,12 +34,15 @@ TEMPLATE_FIELDS = ("name", "language", "status", "category", "components", "id")
 MAX_TEMPLATE_PAGES = 50
 
 
-class CloudProvider:
+class CloudProvider(BaseProvider):
     """Sends and receives WhatsApp messages through Meta's Cloud API for one phone number."""
 
-    kind = "cloud"
-    capabilities = Capabilities(templates=True, service_window=True, media_by_upload=True, webhook_subscription=True,
-                                default_rate=80.0, max_rate=1000.0, rate_configurable=True, burst_seconds=0.1)
+    kind = ChannelKind.CLOUD
+    capabilities = Capabilities(name="Cloud API", title="WhatsApp Cloud API", templates=True, template_sync=True,
+                                service_window=True, media_by_upload=True, media_download=True, credentials=True,
+                                manual_webhook=True, webhook_subscription=True,
+                                default_rate=80.0, max_rate=1000.0, rate_configurable=True, burst_seconds=0.1,
+                                concurrent_sends=True)
 
     def __init__(self, phone_number_id: str, waba_id: str, access_token: str, *,
                  base_url: str = DEFAULT_BASE_URL, api_version: str = DEFAULT_API_VERSION,
@@ -148,6 +162,10 @@ class CloudProvider:
             raise RecipientError("WhatsApp did not return a media id for the upload",
                                  code="no_media_id")
         return str(media_id)
+
+    def media_reference(self, media: dict[str, Any], payload: dict[str, Any]) -> str | None:
+        """Inbound files are fetched by the media id the webhook carried."""
+        return media.get("media_id") or None
 
     def download_media(self, media_id: str) -> tuple[bytes, str]:
         """Fetch an inbound media file: look up its short-lived URL, then download it."""

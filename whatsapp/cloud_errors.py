@@ -36,7 +36,8 @@ CHANNEL_CODES: dict[int, str] = {
     368: "Meta temporarily blocked this WhatsApp account for a policy violation - check Business Support Home",
     131031: "Meta locked this WhatsApp Business Account - check Business Support Home",
     131037: "The WhatsApp display name still needs Meta's approval",
-    131042: "Meta reports a billing problem on this WhatsApp Business Account - fix the payment method in Business Manager",
+    131042: ("Meta reports a billing problem on this WhatsApp Business Account - "
+             "fix the payment method in Business Manager"),
     131045: "This phone number is not registered correctly with WhatsApp - register it again",
     131048: "Sending is restricted because many messages were reported as spam - check quality in WhatsApp Manager",
     131057: "This WhatsApp Business Account is in maintenance mode - try again later",

@@ -9,12 +9,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from core.enums import MessageStatus
+
 from .base import Event, InboundMessage, Media, OptOutEvent, StatusUpdate
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
-DELIVERY_STATUSES = {"sent", "delivered", "read", "failed"}
+DELIVERY_STATUSES = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED}
 # A failed send with this code means the user stopped marketing messages from the business.
 MARKETING_OPT_OUT_CODE = 131050
 
@@ -136,6 +138,7 @@ def _parse_status(status: Any) -> list[Event]:
     if state not in DELIVERY_STATUSES:
         log.debug("Ignoring delivery status %r", state)
         return []
+    state = MessageStatus(state)
     errors = _list(status.get("errors"))
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
     when = parse_timestamp(status.get("timestamp"))
@@ -144,7 +147,7 @@ def _parse_status(status: Any) -> list[Event]:
         provider_message_id=str(status["id"]), status=state, timestamp=when,
         recipient_wa_id=str(recipient) if recipient else None,
         error_code=first.get("code"), error_title=first.get("title") or first.get("message"))]
-    if state == "failed" and recipient and _as_int(first.get("code")) == MARKETING_OPT_OUT_CODE:
+    if state == MessageStatus.FAILED and recipient and _as_int(first.get("code")) == MARKETING_OPT_OUT_CODE:
         events.append(OptOutEvent(wa_id=str(recipient), timestamp=when))
     return events
 

@@ -14,14 +14,18 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from core.enums import ChannelKind
+
 from . import http as shared_http
 from .base import (
+    BaseProvider,
     Capabilities,
     ChannelError,
     ChannelStatus,
     ConnectionState,
     ConnectResult,
     Event,
+    NotSupported,
     ProviderError,
     RecipientError,
     RetryableError,
@@ -48,12 +52,14 @@ DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 MediaReader = Callable[[str, int], bytes | None]
 
 
-class GatewayProvider:
+class GatewayProvider(BaseProvider):
     """One WhatsApp number linked by QR scan through an Evolution API instance."""
 
-    kind = "gateway"
+    kind = ChannelKind.GATEWAY
     # Unofficial bulk sending gets linked numbers banned: one message every ~4 s, with jitter, one at a time.
-    capabilities = Capabilities(media_by_link=True, qr_link=True, default_rate=0.25, max_rate=0.25,
+    capabilities = Capabilities(name="QR device", title="Linked device (QR)", media_by_link=True,
+                                fetches_media_links=True, media_download=True, qr_link=True, instance_lifecycle=True,
+                                reconnect_reports_pending=True, default_rate=0.25, max_rate=0.25,
                                 send_jitter=0.5, burst_seconds=0.0)
 
     def __init__(self, base_url: str, api_key: str, instance_name: str, *,
@@ -155,8 +161,7 @@ class GatewayProvider:
     def send_template(self, to: str, name: str, language: str,
                       components: list[dict[str, Any]] | None = None) -> SendResult:
         """Templates need Meta's approval, which a QR-linked number does not have."""
-        raise RecipientError("Templates are only available on the Cloud API",
-                             code="template_unsupported")
+        raise NotSupported("Templates are only available on the Cloud API", code="template_unsupported")
 
     def send_media(self, to: str, media_type: str, *, link: str | None = None,
                    media_id: str | None = None, caption: str | None = None,
@@ -198,6 +203,10 @@ class GatewayProvider:
                                  f"address, not {host!r}: set PUBLIC_BASE_URL to one it can reach",
                                  code="media_link_refused")
         return link
+
+    def media_reference(self, media: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Inbound files are fetched with the Baileys message the webhook carried (it comes without the file)."""
+        return payload.get("gateway_message") or None
 
     def download_media(self, message: dict[str, Any]) -> tuple[bytes, str]:
         """Fetch an inbound file through the gateway, which downloads and decrypts it from WhatsApp.

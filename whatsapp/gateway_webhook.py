@@ -10,6 +10,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from core.enums import MessageStatus
+
 from .base import ConnectionEvent, ConnectionState, Event, InboundMessage, Media, StatusUpdate
 from .cloud_webhook import contacts_summary, location_summary
 
@@ -23,11 +25,11 @@ STATE_MAP = {
 }
 # Baileys' WebMessageInfo status enum, as names and as numbers.
 ACK_MAP = {
-    "ERROR": "failed", "0": "failed",
-    "SERVER_ACK": "sent", "2": "sent",
-    "DELIVERY_ACK": "delivered", "3": "delivered",
-    "READ": "read", "4": "read",
-    "PLAYED": "read", "5": "read",
+    "ERROR": MessageStatus.FAILED, "0": MessageStatus.FAILED,
+    "SERVER_ACK": MessageStatus.SENT, "2": MessageStatus.SENT,
+    "DELIVERY_ACK": MessageStatus.DELIVERED, "3": MessageStatus.DELIVERED,
+    "READ": MessageStatus.READ, "4": MessageStatus.READ,
+    "PLAYED": MessageStatus.READ, "5": MessageStatus.READ,
 }
 MEDIA_KEYS = {
     "imageMessage": "image", "documentMessage": "document", "audioMessage": "audio",
@@ -222,7 +224,7 @@ def _status(data: Any, when: datetime) -> StatusUpdate | None:
     jid = str(data.get("remoteJid") or key.get("remoteJid") or "")
     return StatusUpdate(provider_message_id=str(message_id), status=status, timestamp=when,
                         recipient_wa_id=jid_to_wa_id(jid) if "@s.whatsapp.net" in jid else None,
-                        error_code="gateway_error" if status == "failed" else None)
+                        error_code="gateway_error" if status == MessageStatus.FAILED else None)
 
 
 def jid_to_wa_id(jid: str) -> str:

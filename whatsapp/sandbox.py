@@ -12,7 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from core.enums import ChannelKind, MessageStatus
 from whatsapp.base import (
+    BaseProvider,
     Capabilities,
     ChannelStatus,
     ConnectionEvent,
@@ -43,12 +45,13 @@ def _timestamp(value: Any) -> datetime:
         return datetime.now(UTC)
 
 
-class SandboxProvider:
+class SandboxProvider(BaseProvider):
     """The sandbox channel; `on_send(provider_message_id, to)` schedules its receipts."""
 
-    kind = "sandbox"
-    capabilities = Capabilities(media_by_link=True, qr_link=True, default_rate=80.0, max_rate=80.0,
-                                burst_seconds=0.1)
+    kind = ChannelKind.SANDBOX
+    # The sandbox plays every provider, templates included, so everything can be tried without an account.
+    capabilities = Capabilities(name="Sandbox", title="Sandbox", templates=True, media_by_link=True, qr_link=True,
+                                qr_is_link=True, default_rate=80.0, max_rate=80.0, burst_seconds=0.1)
 
     def __init__(self, instance_name: str, *, phone_url: str, state: ConnectionState = ConnectionState.PENDING,
                  on_send: Callable[[str, str], None] | None = None):
@@ -109,9 +112,9 @@ class SandboxProvider:
         if kind == "message":
             return [InboundMessage(provider_message_id=payload["id"], wa_id=payload["from"], timestamp=at,
                                    type="text", text=payload.get("text", ""), profile_name=payload.get("name"))]
-        if kind == "status":
-            return [StatusUpdate(provider_message_id=payload["id"], status=payload["status"], timestamp=at,
-                                 recipient_wa_id=payload.get("to"))]
+        if kind == "status" and payload.get("status") in {status.value for status in MessageStatus}:
+            return [StatusUpdate(provider_message_id=payload["id"], status=MessageStatus(payload["status"]),
+                                 timestamp=at, recipient_wa_id=payload.get("to"))]
         if kind == "opt_out":
             return [OptOutEvent(wa_id=payload["from"], timestamp=at)]
         log.warning("unknown sandbox event %r ignored", kind)
