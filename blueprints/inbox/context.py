@@ -7,7 +7,7 @@ from sqlalchemy import select
 from blueprints.filters import preview
 from blueprints.inbox.forms import ReplyForm
 from extensions import db
-from models import Channel, Contact, MessageTemplate
+from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from services import inbox as queries
 from services.channels import get_channel
@@ -37,7 +37,7 @@ def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_err
             "thread_error": thread_error}
 
 
-def _reacted_to(messages: list) -> dict[str, str]:
+def _reacted_to(messages: list[Message]) -> dict[str, str]:
     """Provider id -> short text of the messages in view, so a reaction can say what it reacts to."""
     return {m.provider_message_id: preview(m) for m in messages if m.provider_message_id}
 
