@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from extensions import db
 from jobs.context import tenant_job
 from models import Channel, Message
-from services.channels import get_channel, provider_for
+from services.channels import capabilities_for, get_channel, provider_for
 from services.media_store import save_media
 from whatsapp.base import RetryableError
 
@@ -61,12 +61,11 @@ def _fetcher(channel: Channel | None, media: dict, payload: dict) -> Callable[[]
         return lambda: (base64.b64decode(inline), media.get("mime_type") or "application/octet-stream")
     if channel is None:
         raise RuntimeError("no WhatsApp linked to download from")
-    if channel.kind == Channel.CLOUD and media.get("media_id"):
-        provider = provider_for(channel)
-        return lambda: provider.download_media(media["media_id"])
-    reference = payload.get("gateway_message")
-    if channel.kind == Channel.GATEWAY and reference:
-        # Webhooks arrive without the file (base64 off keeps them small); the gateway fetches it now.
-        provider = provider_for(channel)
-        return lambda: provider.download_media(reference)
-    raise RuntimeError("the provider sent no way to fetch this file")
+    if not capabilities_for(channel.kind).media_download:
+        raise RuntimeError("the provider sent no way to fetch this file")
+    # Webhooks arrive without the file; the provider says what fetching it takes (a media id, a message).
+    provider = provider_for(channel)
+    reference = provider.media_reference(media, payload)
+    if reference is None:
+        raise RuntimeError("the provider sent no way to fetch this file")
+    return lambda: provider.download_media(reference)

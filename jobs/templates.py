@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
+from core.enums import ConnectionState
 from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Channel
 from models.tenancy import tenant_ids_where
-from services.channels import get_channel
+from services.channels import capabilities_for, get_channel, kinds_with
 from services.templates import sync_templates
 from whatsapp.base import ProviderError
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 def sync_tenant_templates(tenant_id: int) -> dict[str, int] | None:
     """Mirror one tenant's templates; provider errors are logged and retried tomorrow."""
     channel = get_channel()
-    if channel is None or channel.kind != Channel.CLOUD or not channel.is_connected:
+    if channel is None or not capabilities_for(channel.kind).template_sync or not channel.is_connected:
         return None
     try:
         counts = sync_templates(channel)
@@ -33,7 +34,8 @@ def sync_tenant_templates(tenant_id: int) -> dict[str, int] | None:
 @app_job
 def sync_all_templates() -> int:
     """Sync every connected Cloud API tenant (one tenant's failure does not stop the others)."""
-    tenants = tenant_ids_where(Channel, Channel.kind == Channel.CLOUD, Channel.state == "connected")
+    tenants = tenant_ids_where(Channel, Channel.kind.in_(kinds_with("template_sync")),
+                               Channel.state == ConnectionState.CONNECTED)
     for tenant_id in tenants:
         sync_tenant_templates(tenant_id)
     return len(tenants)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.enums import ConnectionState
+from core.enums import ChannelKind, ConnectionState
 from extensions import db
 from models.base import Timestamps
 from models.tenancy import TenantScoped
@@ -19,14 +19,14 @@ class Channel(TenantScoped, Timestamps, db.Model):
     __tablename__ = "channels"
     __tenant_table_args__ = (UniqueConstraint("tenant_id"),)
 
-    CLOUD = "cloud"
-    GATEWAY = "gateway"
-    SANDBOX = "sandbox"
-    KINDS = (CLOUD, GATEWAY, SANDBOX)
+    # Old spellings of ChannelKind, kept while callers move to it.
+    CLOUD = ChannelKind.CLOUD
+    GATEWAY = ChannelKind.GATEWAY
+    SANDBOX = ChannelKind.SANDBOX
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)
-    state: Mapped[str] = mapped_column(String(20), nullable=False, default=ConnectionState.NOT_CONFIGURED.value)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # a ChannelKind
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default=ConnectionState.NOT_CONFIGURED)
     state_detail: Mapped[str | None] = mapped_column(Text)
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,4 +67,4 @@ class Channel(TenantScoped, Timestamps, db.Model):
     @property
     def is_connected(self) -> bool:
         """True when messages can flow."""
-        return self.state == ConnectionState.CONNECTED.value
+        return self.state == ConnectionState.CONNECTED

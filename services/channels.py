@@ -9,7 +9,16 @@ from extensions import db
 from models import Channel
 from models.base import utcnow
 from services.crypto import new_token, token_digest
+from services.media_links import read_own_media
+from services.sandbox import sandbox_provider
 from whatsapp.base import Capabilities, ConnectionState, Provider
+from whatsapp.cloud import CloudProvider
+from whatsapp.gateway import GatewayProvider
+from whatsapp.sandbox import SandboxProvider
+
+PROVIDERS: dict[ChannelKind, type[Provider]] = {
+    ChannelKind.CLOUD: CloudProvider, ChannelKind.GATEWAY: GatewayProvider, ChannelKind.SANDBOX: SandboxProvider,
+}
 
 
 class ChannelSetupError(RuntimeError):
@@ -21,7 +30,7 @@ def get_channel() -> Channel | None:
     return db.session.scalar(select(Channel))
 
 
-def ensure_channel(kind: str) -> Channel:
+def ensure_channel(kind: ChannelKind) -> Channel:
     """The tenant's channel, switched to `kind` (a tenant links one WhatsApp at a time)."""
     channel = get_channel()
     if channel is not None and channel.kind != kind:
@@ -31,7 +40,7 @@ def ensure_channel(kind: str) -> Channel:
         db.session.flush()
         channel = None
     if channel is None:
-        channel = Channel(kind=kind, state=ConnectionState.NOT_CONFIGURED.value)
+        channel = Channel(kind=ChannelKind(kind), state=ConnectionState.NOT_CONFIGURED)
         regenerate_webhook_tokens(channel)
         db.session.add(channel)
         db.session.flush()
@@ -54,16 +63,16 @@ def webhook_url(channel: Channel) -> str:
 def set_state(channel: Channel, state: ConnectionState, *, detail: str | None = None, phone_number: str | None = None,
               profile_name: str | None = None, qr: str | None = None) -> None:
     """Record a state change (the badge and the settings page read it)."""
-    if channel.kind == Channel.GATEWAY and state == ConnectionState.PENDING and qr is None:
+    if state == ConnectionState.PENDING and qr is None and capabilities_for(channel.kind).reconnect_reports_pending:
         # Evolution's "connecting" arrives with every new QR (sometimes after it) and on every
         # reconnect of a linked phone: it must neither blank a live QR nor unlink the number.
-        if channel.state == ConnectionState.CONNECTED.value:
+        if channel.state == ConnectionState.CONNECTED:
             return
-        if channel.state == ConnectionState.PENDING.value:
+        if channel.state == ConnectionState.PENDING:
             qr = channel.qr_code
-    if channel.state != state.value:
+    if channel.state != state:
         channel.state_changed_at = utcnow()
-    channel.state = state.value
+    channel.state = ConnectionState(state)
     channel.state_detail = detail
     channel.qr_code = qr if state == ConnectionState.PENDING else None
     if phone_number:
@@ -75,42 +84,35 @@ def set_state(channel: Channel, state: ConnectionState, *, detail: str | None = 
 def provider_for(channel: Channel) -> Provider:
     """The adapter for `channel`, built from its stored credentials and install-wide config."""
     config = current_app.config
-    if channel.kind == Channel.CLOUD:
-        from whatsapp.cloud import CloudProvider
-
-        if not (channel.phone_number_id and channel.waba_id and channel.access_token):
-            raise ChannelSetupError("Enter the Cloud API credentials first.")
-        return CloudProvider(channel.phone_number_id, channel.waba_id, channel.access_token,
-                             base_url=config["WHATSAPP_GRAPH_URL"], api_version=config["WHATSAPP_GRAPH_VERSION"])
-    if channel.kind == Channel.GATEWAY:
-        from whatsapp.gateway import GatewayProvider
-
-        if not config["WHATSAPP_GATEWAY_URL"] or not config["WHATSAPP_GATEWAY_KEY"]:
-            raise ChannelSetupError("QR linking needs WHATSAPP_GATEWAY_URL and WHATSAPP_GATEWAY_KEY on this server.")
-        from services.media_links import read_own_media
-
-        return GatewayProvider(config["WHATSAPP_GATEWAY_URL"], config["WHATSAPP_GATEWAY_KEY"], channel.instance_name,
-                               instance_token=channel.instance_token, webhook_url=webhook_url(channel),
-                               read_media=read_own_media)
-    if channel.kind == Channel.SANDBOX:
-        from services.sandbox import sandbox_provider
-
-        return sandbox_provider(channel)
+    match channel.kind:
+        case ChannelKind.CLOUD:
+            if not (channel.phone_number_id and channel.waba_id and channel.access_token):
+                raise ChannelSetupError("Enter the Cloud API credentials first.")
+            return CloudProvider(channel.phone_number_id, channel.waba_id, channel.access_token,
+                                 base_url=config["WHATSAPP_GRAPH_URL"], api_version=config["WHATSAPP_GRAPH_VERSION"])
+        case ChannelKind.GATEWAY:
+            if not gateway_available():
+                raise ChannelSetupError("QR linking needs WHATSAPP_GATEWAY_URL and WHATSAPP_GATEWAY_KEY "
+                                        "on this server.")
+            return GatewayProvider(config["WHATSAPP_GATEWAY_URL"], config["WHATSAPP_GATEWAY_KEY"],
+                                   channel.instance_name, instance_token=channel.instance_token,
+                                   webhook_url=webhook_url(channel), read_media=read_own_media)
+        case ChannelKind.SANDBOX:
+            return sandbox_provider(channel)
     raise ChannelSetupError(f"Unknown channel kind {channel.kind!r}")
 
 
 def capabilities_for(kind: str) -> Capabilities:
     """What a channel of `kind` can do, without credentials or a network call."""
-    from whatsapp.cloud import CloudProvider
-    from whatsapp.gateway import GatewayProvider
-    from whatsapp.sandbox import SandboxProvider
-
-    classes = {ChannelKind.CLOUD: CloudProvider, ChannelKind.GATEWAY: GatewayProvider,
-               ChannelKind.SANDBOX: SandboxProvider}
     try:
-        return classes[ChannelKind(kind)].capabilities
+        return PROVIDERS[ChannelKind(kind)].capabilities
     except ValueError as exc:
         raise ChannelSetupError(f"Unknown channel kind {kind!r}") from exc
+
+
+def kinds_with(capability: str) -> list[ChannelKind]:
+    """The kinds whose providers have `capability` (a `Capabilities` flag), for filtering channels in SQL."""
+    return [kind for kind, cls in PROVIDERS.items() if getattr(cls.capabilities, capability)]
 
 
 def gateway_available() -> bool:
@@ -133,8 +135,11 @@ def badge_for(channel: Channel | None) -> dict:
     """What the navigation badge shows for `channel`."""
     state = channel.connection_state if channel is not None else ConnectionState.NOT_CONFIGURED
     css, label = _BADGES[state]
-    kind = {"cloud": "Cloud API", "gateway": "QR device", "sandbox": "Sandbox"}.get(channel.kind) if channel else None
-    title = f"WhatsApp {kind}: {label}" if kind else "WhatsApp: not linked"
+    try:
+        name = capabilities_for(channel.kind).name if channel is not None else None
+    except ChannelSetupError:
+        name = None  # the badge is on every page, error pages included: it never raises
+    title = f"WhatsApp {name}: {label}" if name else "WhatsApp: not linked"
     if channel is not None and channel.is_connected and channel.phone_number:
         title += f" ({channel.phone_number})"
     return {"css": css, "label": label, "title": title, "state": state.value}

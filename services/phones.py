@@ -29,11 +29,6 @@ def normalize_phone(raw: str, default_region: str = "US", *, strict: bool = True
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def is_supported_region(region: str) -> bool:
-    """True for a two-letter region phonenumbers knows."""
-    return (region or "").upper() in phonenumbers.SUPPORTED_REGIONS
-
-
 def format_phone(e164: str) -> str:
     """Human-readable international format for display."""
     try:

@@ -5,11 +5,14 @@ import json
 
 from flask import current_app
 
+from core.enums import ConnectionState, MessageStatus
 from models import Channel
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 from services.webhook_events import store_event
-from whatsapp.base import ConnectionState
 from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
+
+# What a sandbox send goes through, one receipt each after SANDBOX_RECEIPT_DELAYS.
+RECEIPTS = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
 
 def phone_url(channel: Channel) -> str:
@@ -22,8 +25,8 @@ def sandbox_provider(channel: Channel) -> SandboxProvider:
 
     def schedule_receipts(provider_message_id: str, to: str) -> None:
         delays = current_app.config["SANDBOX_RECEIPT_DELAYS"]
-        for status, delay in zip(("sent", "delivered", "read"), delays):
-            body = sandbox_body(channel.instance_name, "status", id=provider_message_id, status=status, to=to)
+        for status, delay in zip(RECEIPTS, delays, strict=False):
+            body = sandbox_body(channel.instance_name, "status", id=provider_message_id, status=str(status), to=to)
             enqueue_after_commit("jobs.sandbox.emit_sandbox_event", channel.tenant_id, channel.id, body, delay=delay,
                                  queue_name=INBOUND_QUEUE)
 
@@ -39,7 +42,7 @@ def record_sandbox_event(channel: Channel, body: dict) -> int:
 def simulate_scan(channel: Channel) -> int:
     """The sandbox phone "scans" the QR: a connection event enters the pipeline."""
     return record_sandbox_event(channel, sandbox_body(channel.instance_name, "connection",
-                                                      state=ConnectionState.CONNECTED.value,
+                                                      state=str(ConnectionState.CONNECTED),
                                                       phone=SANDBOX_NUMBER, name=SANDBOX_NAME))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Channel, Contact, MessageTemplate
 from models.base import utcnow
-from services.channels import ChannelSetupError, provider_for
+from services.channels import ChannelSetupError, capabilities_for, provider_for
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 VALUE_MAX = 1024
@@ -41,7 +42,7 @@ def variables_of(components: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def sync_templates(channel: Channel) -> dict[str, int]:
     """Mirror the account's templates (new, changed, gone); returns counts. Cloud API only."""
-    if channel.kind != Channel.CLOUD:
+    if not capabilities_for(channel.kind).template_sync:
         raise ChannelSetupError("Templates come from a WhatsApp Cloud API account.")
     remote = provider_for(channel).list_templates()
     existing = {(t.name, t.language): t for t in db.session.scalars(select(MessageTemplate))}
@@ -74,7 +75,7 @@ def _check(template: MessageTemplate, values: list[str]) -> list[tuple[str, str]
     wanted = variables_of(template.components)
     if len(values) != len(wanted):
         raise TemplateInvalid(f"{template.name} needs {len(wanted)} value(s), got {len(values)}.")
-    for (_kind, name), value in zip(wanted, values):
+    for (_kind, name), value in zip(wanted, values, strict=True):
         if not (value or "").strip():
             raise TemplateInvalid(f"Fill in the value for {{{{{name}}}}}.")
         if len(value) > VALUE_MAX:
@@ -86,7 +87,7 @@ def build_components(template: MessageTemplate, values: list[str]) -> list[dict[
     """The `components` array of a Cloud API template send, with each variable filled."""
     wanted = _check(template, values)
     by_kind: dict[str, list[dict[str, str]]] = {}
-    for (kind, name), value in zip(wanted, values):
+    for (kind, name), value in zip(wanted, values, strict=True):
         parameter = {"type": "text", "text": value.strip()}
         if not name.isdigit():
             parameter["parameter_name"] = name  # named parameters must say which one they fill
@@ -97,13 +98,17 @@ def build_components(template: MessageTemplate, values: list[str]) -> list[dict[
 def render_text(template: MessageTemplate, values: list[str]) -> str:
     """What the customer will read: header and body with the variables filled in."""
     wanted = _check(template, values)
-    filled = {(kind, name): value.strip() for (kind, name), value in zip(wanted, values)}
+    filled = {(kind, name): value.strip() for (kind, name), value in zip(wanted, values, strict=True)}
     parts = []
     for kind in ("HEADER", "BODY"):
         text = _text_of(template.components, kind)
         if text:
-            parts.append(VARIABLE.sub(lambda m, k=kind.lower(): filled.get((k, m.group(1)), m.group(0)), text))
+            parts.append(VARIABLE.sub(partial(_fill, filled, kind.lower()), text))
     return "\n\n".join(parts)
+
+
+def _fill(filled: dict[tuple[str, str], str], kind: str, match: re.Match) -> str:
+    return filled.get((kind, match.group(1)), match.group(0))
 
 
 def value_from_contact(source: str, contact: Contact) -> str:
