@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import re
 
+from core.enums import ChannelKind, ConnectionState
 from extensions import db
 from models import Channel
 from models.base import utcnow
 from services.channels import (
     ChannelSetupError,
+    capabilities_for,
     ensure_channel,
     get_channel,
     provider_for,
@@ -20,20 +22,12 @@ from services.channels import (
     set_state,
 )
 from services.crypto import new_token
-from services.ratelimit import CLOUD_MAX_RATE
+from services.errors import Invalid
 from services.sandbox import phone_url
-from whatsapp.base import ChannelStatus, ConnectionState, ProviderError
+from whatsapp.base import ChannelStatus, ProviderError
 
 log = logging.getLogger(__name__)
 _GRAPH_ID = re.compile(r"^\d{5,30}$")
-
-
-class CredentialsInvalid(ValueError):
-    """Cloud API form errors keyed by field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str, app_secret: str,
@@ -43,7 +37,8 @@ def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str
     `rate_per_second` is the account's messaging throughput (Meta: 80/s by default, up to 1,000).
     """
     existing = get_channel()
-    has_stored = existing is not None and existing.kind == Channel.CLOUD
+    has_stored = existing is not None and capabilities_for(existing.kind).credentials
+    max_rate = capabilities_for(ChannelKind.CLOUD).max_rate
     errors = {}
     phone_number_id, waba_id = phone_number_id.strip(), waba_id.strip()
     access_token, app_secret = access_token.strip(), app_secret.strip()
@@ -59,11 +54,11 @@ def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str
         errors["app_secret"] = "Enter the app secret (App settings > Basic) so webhooks can be verified."
     elif app_secret and not re.fullmatch(r"[0-9a-fA-F]{16,64}", app_secret):
         errors["app_secret"] = "The app secret is a string of 32 hexadecimal characters."
-    if rate_per_second is not None and not 1 <= rate_per_second <= CLOUD_MAX_RATE:
-        errors["rate_per_second"] = f"Choose between 1 and {CLOUD_MAX_RATE:g} messages per second."
+    if rate_per_second is not None and not 1 <= rate_per_second <= max_rate:
+        errors["rate_per_second"] = f"Choose between 1 and {max_rate:g} messages per second."
     if errors:
-        raise CredentialsInvalid(errors)
-    channel = ensure_channel(Channel.CLOUD)
+        raise Invalid(errors)
+    channel = ensure_channel(ChannelKind.CLOUD)
     channel.rate_per_second = rate_per_second
     channel.phone_number_id, channel.waba_id = phone_number_id, waba_id
     if access_token:
@@ -96,7 +91,7 @@ def subscribe_cloud_webhooks(channel: Channel) -> None:
 
 def start_qr_link() -> Channel:
     """Create the tenant's own gateway instance and fetch its first QR."""
-    channel = ensure_channel(Channel.GATEWAY)
+    channel = ensure_channel(ChannelKind.GATEWAY)
     if not channel.instance_name:
         channel.instance_name = "mh-" + new_token(18).replace("_", "").replace("-", "")[:24].lower()
         provider = provider_for(channel)
@@ -114,7 +109,7 @@ def refresh_qr(channel: Channel) -> Channel:
 
 def refresh_link_status(channel: Channel) -> Channel:
     """Poll target: bring a pending QR link up to date; other states come from webhooks."""
-    if channel.kind != Channel.GATEWAY or channel.state != ConnectionState.PENDING.value:
+    if not capabilities_for(channel.kind).instance_lifecycle or channel.state != ConnectionState.PENDING:
         return channel
     try:
         status = provider_for(channel).status()
@@ -137,13 +132,13 @@ def regenerate_webhook(channel: Channel) -> None:
     one raises here; the caller rolls back and the old URL keeps working.
     """
     regenerate_webhook_tokens(channel)
-    if channel.kind == Channel.GATEWAY and channel.instance_name:
+    if capabilities_for(channel.kind).instance_lifecycle and channel.instance_name:
         provider_for(channel).set_webhook()
 
 
 def restore_gateway_webhook(channel: Channel) -> None:
     """After a rollback, point the gateway back at the stored URL (it may have taken the new one)."""
-    if channel.kind != Channel.GATEWAY or not channel.instance_name:
+    if not capabilities_for(channel.kind).instance_lifecycle or not channel.instance_name:
         return
     try:
         provider_for(channel).set_webhook()
@@ -153,7 +148,7 @@ def restore_gateway_webhook(channel: Channel) -> None:
 
 def start_sandbox() -> Channel:
     """Link the sandbox: its QR opens a page that plays the phone."""
-    channel = ensure_channel(Channel.SANDBOX)
+    channel = ensure_channel(ChannelKind.SANDBOX)
     if not channel.instance_name:
         # The name is the phone page's URL, so it is as unguessable as a webhook token.
         channel.instance_name = "sandbox-" + new_token(24)
@@ -163,7 +158,7 @@ def start_sandbox() -> Channel:
 
 def disconnect_channel(channel: Channel) -> None:
     """Unlink at the provider, then forget the channel and its credentials."""
-    if channel.kind != Channel.CLOUD and channel.instance_name:
+    if capabilities_for(channel.kind).instance_lifecycle and channel.instance_name:
         try:
             provider_for(channel).disconnect()
         except ChannelSetupError:

@@ -1,19 +1,18 @@
 """Settings > WhatsApp: link a Cloud API number, a QR-linked device or the sandbox."""
 from __future__ import annotations
 
-from flask import flash, render_template, url_for
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, StringField
-from wtforms.validators import Optional
+from flask import flash, url_for
 
 from blueprints.common import put_errors
-from blueprints.htmx import is_htmx, see_other
+from blueprints.htmx import REFUSED, is_htmx, render, see_other
 from blueprints.settings.blueprint import bp
+from blueprints.settings.whatsapp_forms import CloudForm
 from extensions import db
-from services.channels import ChannelSetupError, gateway_available, get_channel, webhook_url
+from models import Channel
+from services.channels import ChannelSetupError, capabilities_for, gateway_available, get_channel, webhook_url
 from services.crypto import mask
+from services.errors import Invalid
 from services.linking import (
-    CredentialsInvalid,
     disconnect_channel,
     refresh_link_status,
     refresh_qr,
@@ -27,38 +26,37 @@ from services.linking import (
 )
 from services.media_links import gateway_link_problem
 from services.qr import qr_data_uri
-from whatsapp.base import ProviderError
+from whatsapp.base import Capabilities, ProviderError
+
+PAGE = "settings/whatsapp.html"
+STATUS = "settings/_link_status.html"
+NOTICE = "settings/_notice.html"
 
 
-class CloudForm(FlaskForm):
-    """Cloud API credentials; secrets are write-only (blank keeps the stored value)."""
-
-    phone_number_id = StringField("Phone number ID")
-    waba_id = StringField("WhatsApp Business Account ID")
-    access_token = PasswordField("Access token")
-    app_secret = PasswordField("App secret")
-    rate_per_second = IntegerField("Sending rate (messages per second)", validators=[Optional()],
-                                   description="Meta allows 80 by default and up to 1,000 once your account "
-                                               "is upgraded. Leave empty for 80.")
+def _capabilities(channel: Channel | None) -> Capabilities | None:
+    return capabilities_for(channel.kind) if channel is not None else None
 
 
 def _page(form: CloudForm | None = None, status: int = 200, error: str | None = None):
     channel = get_channel()
+    caps = _capabilities(channel)
     if form is None:
-        form = CloudForm(obj=channel if channel is not None and channel.kind == "cloud" else None)
+        form = CloudForm(obj=channel if caps is not None and caps.credentials else None)
         if form.rate_per_second.data is not None:
             form.rate_per_second.data = int(form.rate_per_second.data)  # stored as a float, typed as a whole number
-    return render_template("settings/whatsapp.html", channel=channel, form=form, error=error,
-                           gateway_available=gateway_available(), **_status_context(channel)), status
+    return render(PAGE, status=status, channel=channel, form=form, error=error,
+                  gateway_available=gateway_available(), **_status_context(channel))
 
 
-def _status_context(channel) -> dict:
+def _status_context(channel: Channel | None) -> dict:
+    caps = _capabilities(channel)
     return {
+        "caps": caps,
         "qr_image": qr_data_uri(channel.qr_code) if channel is not None and channel.qr_code else None,
-        "webhook_url": webhook_url(channel) if channel is not None and channel.kind in ("cloud", "gateway") else None,
+        "webhook_url": webhook_url(channel) if caps is not None and caps.webhooks else None,
         "masked_token": mask(channel.access_token) if channel is not None and channel.access_token else "",
         "masked_secret": mask(channel.app_secret) if channel is not None and channel.app_secret else "",
-        "media_link_problem": gateway_link_problem() if channel is not None and channel.kind == "gateway" else None,
+        "media_link_problem": gateway_link_problem() if caps is not None and caps.fetches_media_links else None,
     }
 
 
@@ -67,8 +65,8 @@ def _fail(exc: Exception, form: CloudForm | None = None):
     db.session.rollback()
     message = exc.message if isinstance(exc, ProviderError) else str(exc)
     if is_htmx():
-        return render_template("settings/_notice.html", kind="error", message=message), 200
-    return _page(form, status=502 if isinstance(exc, ProviderError) else 400, error=message)
+        return render(NOTICE, kind="error", message=message)
+    return _page(form, status=502 if isinstance(exc, ProviderError) else REFUSED, error=message)
 
 
 @bp.get("/whatsapp")
@@ -82,15 +80,15 @@ def whatsapp_cloud():
     """Save Cloud API credentials."""
     form = CloudForm()
     if not form.validate_on_submit():
-        return _page(form, 400)
+        return _page(form, REFUSED)
     try:
         save_cloud_credentials(form.phone_number_id.data or "", form.waba_id.data or "",
                                form.access_token.data or "", form.app_secret.data or "",
                                form.rate_per_second.data)
-    except CredentialsInvalid as exc:
+    except Invalid as exc:
         db.session.rollback()
         put_errors(form, exc.errors)
-        return _page(form, 400)
+        return _page(form, REFUSED)
     except ChannelSetupError as exc:
         return _fail(exc, form)
     db.session.commit()
@@ -102,7 +100,7 @@ def whatsapp_cloud():
 def whatsapp_cloud_test():
     """Check the credentials against the Graph API (HTMX: answers with a notice)."""
     channel = get_channel()
-    if channel is None or channel.kind != "cloud":
+    if channel is None or not capabilities_for(channel.kind).credentials:
         return _fail(ChannelSetupError("Save Cloud API credentials first."))
     try:
         status = test_cloud_connection(channel)
@@ -120,7 +118,7 @@ def whatsapp_cloud_test():
 def whatsapp_cloud_subscribe():
     """Subscribe the app to the account's webhooks."""
     channel = get_channel()
-    if channel is None or channel.kind != "cloud":
+    if channel is None or not capabilities_for(channel.kind).webhook_subscription:
         return _fail(ChannelSetupError("Save Cloud API credentials first."))
     try:
         subscribe_cloud_webhooks(channel)
@@ -142,7 +140,7 @@ def whatsapp_regenerate():
         db.session.rollback()
         restore_gateway_webhook(channel)
         gateway_said = isinstance(exc, ProviderError)
-        return _page(status=502 if gateway_said else 400,
+        return _page(status=502 if gateway_said else REFUSED,
                      error=f"The gateway did not take the new webhook URL ({exc.message if gateway_said else exc}). "
                            "Nothing was changed: the current URL keeps working.")
     try:
@@ -151,7 +149,7 @@ def whatsapp_regenerate():
         db.session.rollback()
         restore_gateway_webhook(channel)
         raise
-    if channel.kind == "gateway":
+    if capabilities_for(channel.kind).instance_lifecycle:
         flash("New webhook URL generated; the gateway now posts to it.", "success")
     else:
         flash("New webhook URL and verify token generated. Update them in your provider's settings.", "success")
@@ -163,7 +161,7 @@ def whatsapp_qr():
     """Start (or renew) linking a device by QR through the gateway."""
     try:
         channel = get_channel()
-        if channel is not None and channel.kind == "gateway" and channel.instance_name:
+        if channel is not None and capabilities_for(channel.kind).instance_lifecycle and channel.instance_name:
             refresh_qr(channel)
         else:
             start_qr_link()
@@ -191,8 +189,7 @@ def whatsapp_status():
     if channel is not None:
         refresh_link_status(channel)
         db.session.commit()
-    return render_template("settings/_link_status.html", channel=channel, oob_badge=True,
-                           **_status_context(channel))
+    return render(STATUS, channel=channel, oob_badge=True, **_status_context(channel))
 
 
 @bp.post("/whatsapp/disconnect")
@@ -210,8 +207,8 @@ def whatsapp_disconnect():
     return see_other(url_for("settings.whatsapp"))
 
 
-def _respond(kind: str, message: str):
+def _respond(level: str, message: str):
     if is_htmx():
-        return render_template("settings/_notice.html", kind=kind, message=message)
-    flash(message, "success" if kind == "success" else "error")
+        return render(NOTICE, kind=level, message=message)
+    flash(message, "success" if level == "success" else "error")
     return see_other(url_for("settings.whatsapp"))

@@ -15,7 +15,8 @@ def test_saved_credentials_are_encrypted_and_masked(app, client, cloud_tenant):
     assert channel.kind == "cloud" and channel.state == "pending"
     assert channel.access_token == TOKEN and channel.app_secret == APP_SECRET
     with app.app_context(), unscoped():
-        raw = db.session.execute(text("SELECT access_token, app_secret, verify_token, webhook_token FROM channels")).one()
+        raw = db.session.execute(
+            text("SELECT access_token, app_secret, verify_token, webhook_token FROM channels")).one()
     assert TOKEN not in raw[0] and APP_SECRET not in raw[1]
     assert channel.verify_token not in raw[2] and channel.webhook_token not in raw[3]
     page = client.get("/settings/whatsapp").get_data(as_text=True)
@@ -44,7 +45,7 @@ def test_bad_credentials_rerender_and_save_nothing(app, client, create_user, log
     user = create_user()
     login(user)
     response = client.post("/settings/whatsapp/cloud", data={**cloud_credentials, field: value})
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
     if field != "phone_number_id":
@@ -91,7 +92,8 @@ def test_regenerate_replaces_url_and_verify_token(app, client, cloud_tenant):
     assert client.post("/settings/whatsapp/webhook/regenerate").status_code == 303
     after = channel_of(app, cloud_tenant.tenant_id)
     assert after.webhook_token != before.webhook_token and after.verify_token != before.verify_token
-    old = client.get(f"/webhooks/cloud/{before.webhook_token}?hub.mode=subscribe&hub.verify_token={before.verify_token}&hub.challenge=1")
+    old = client.get(f"/webhooks/cloud/{before.webhook_token}"
+                     f"?hub.mode=subscribe&hub.verify_token={before.verify_token}&hub.challenge=1")
     assert old.status_code == 404
 
 
@@ -118,7 +120,8 @@ def test_sending_rate_is_configurable_within_limits(app, client, cloud_tenant, c
 
     assert channel_rate("cloud", channel_of(app, cloud_tenant.tenant_id).rate_per_second)[0] == 80
     too_fast = client.post("/settings/whatsapp/cloud", data={**cloud_credentials, "rate_per_second": 5000})
-    assert too_fast.status_code == 400 and "between 1 and 1000" in too_fast.get_data(as_text=True)
-    assert client.post("/settings/whatsapp/cloud", data={**cloud_credentials, "rate_per_second": 250}).status_code == 303
+    assert too_fast.status_code == 422 and "between 1 and 1000" in too_fast.get_data(as_text=True)
+    saved = client.post("/settings/whatsapp/cloud", data={**cloud_credentials, "rate_per_second": 250})
+    assert saved.status_code == 303
     assert channel_rate("cloud", channel_of(app, cloud_tenant.tenant_id).rate_per_second)[0] == 250
     assert 'value="250"' in client.get("/settings/whatsapp").get_data(as_text=True)
