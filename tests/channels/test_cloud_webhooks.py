@@ -66,11 +66,13 @@ def test_malformed_and_oversize_bodies(app, hook):
 
 def test_unknown_token_is_404(app, hook):
     client = app.test_client()
-    assert client.post("/webhooks/cloud/nope", data=b"{}", headers={"X-Hub-Signature-256": "sha256=00"}).status_code == 404
+    response = client.post("/webhooks/cloud/nope", data=b"{}", headers={"X-Hub-Signature-256": "sha256=00"})
+    assert response.status_code == 404
 
 
 def test_inbound_text_creates_contact_and_message(app, hook, run_jobs):
-    payload = build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "Hello there"}, wa_id="5511987654321")],
+    payload = build_webhook(PHONE_ID,
+                            messages=[message_payload("text", {"body": "Hello there"}, wa_id="5511987654321")],
                             profile_names={"5511987654321": "Ana Souza"})
     assert hook(payload).status_code == 200
     assert messages_of(app, hook.tenant_id) == []  # processing happens in the job, not the request

@@ -10,16 +10,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Reply = tuple[int, Any, dict[str, str]]   # (status, JSON-able body or bytes, extra headers)
 
 
 class _BusyServer(ThreadingHTTPServer):
     """A threading server with a listen backlog for hundreds of clients (Python's default is 5)."""
 
     request_queue_size = 1024
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-Reply = tuple[int, Any, dict[str, str]]   # (status, JSON-able body or bytes, extra headers)
 
 
 @dataclass
