@@ -15,8 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .cloud_webhooks import (build_webhook, merge_webhooks, message_payload,  # noqa: F401
-                             status_payload, user_preferences_payload)
+from .cloud_webhooks import build_webhook, merge_webhooks, message_payload, status_payload, user_preferences_payload  # noqa: F401
 from .server import FakeServer, RecordedRequest, Reply
 
 GRAPH_TITLES = {

@@ -6,8 +6,7 @@ import pytest
 
 import whatsapp.http as shared_http
 from tests.fakes import FakeGraphAPI
-from whatsapp.base import (ChannelError, ConnectionState, ErrorAction, RecipientError,
-                           RetryableError)
+from whatsapp.base import ChannelError, ConnectionState, ErrorAction, RecipientError, RetryableError
 from whatsapp.cloud import CloudProvider
 
 from .conftest import PHONE_ID, TOKEN, WABA_ID

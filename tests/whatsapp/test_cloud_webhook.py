@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.fakes.graph_api import (build_webhook, merge_webhooks, message_payload, status_payload,
-                                   user_preferences_payload)
+from tests.fakes.graph_api import (
+    build_webhook,
+    merge_webhooks,
+    message_payload,
+    status_payload,
+    user_preferences_payload,
+)
 from whatsapp.base import InboundMessage, OptOutEvent, StatusUpdate
 from whatsapp.cloud import CloudProvider
 
 from .conftest import OTHER_PHONE_ID, PHONE_ID, TOKEN, WABA_ID
 
 TS = 1_717_171_717
-WHEN = datetime(2024, 5, 31, 16, 8, 37, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 31, 16, 8, 37, tzinfo=UTC)
 
 
 @pytest.fixture
