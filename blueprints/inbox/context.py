@@ -10,7 +10,7 @@ from extensions import db
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from services import inbox as queries
-from services.channels import get_channel
+from services.channels import capabilities_for, get_channel
 from services.outbox import window_closes_at, window_open
 from services.quick_replies import list_quick_replies
 from services.templates import TemplateInvalid, render_text, value_from_contact, variables_of
@@ -104,7 +104,8 @@ def reply_context(contact: Contact, channel: Channel | None, *, form: ReplyForm 
                   template_error: str | None = None) -> dict:
     """The reply box: free text inside the window, the template picker outside it."""
     is_open = window_open(contact, channel)
-    closes_at = window_closes_at(contact) if channel is not None and channel.kind == Channel.CLOUD else None
+    caps = capabilities_for(channel.kind) if channel is not None else None
+    closes_at = window_closes_at(contact) if caps is not None and caps.service_window else None
     fields = template_fields(template, contact, template_form)
     preview_text, preview_problem = template_preview(template, fields)
     return {
@@ -116,7 +117,8 @@ def reply_context(contact: Contact, channel: Channel | None, *, form: ReplyForm 
         "templates_synced": 0 if is_open else queries.template_count(),
         "template": template, "fields": fields, "sources": source_options(contact),
         "template_error": template_error, "preview_text": preview_text, "preview_problem": preview_problem,
-        "can_use_templates": channel is not None and channel.kind == Channel.CLOUD,
+        # Templates come from the account: only a provider that syncs them offers them (and the sync button).
+        "can_use_templates": caps is not None and caps.template_sync,
     }
 
 
