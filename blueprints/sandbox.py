@@ -15,6 +15,7 @@ from blueprints.htmx import see_other
 from extensions import db
 from models import Channel, Message
 from models.tenancy import lookup_tenant_id, tenant_scope
+from services.channels import capabilities_for, kinds_with
 from services.phones import InvalidPhone, normalize_phone
 from services.sandbox import simulate_inbound, simulate_scan
 
@@ -30,7 +31,8 @@ def sandbox_scope(instance: str) -> Iterator[Channel]:
         abort(404)
     with tenant_scope(tenant_id):
         channel = db.session.scalar(select(Channel).where(Channel.instance_name == instance))
-        if channel is None or channel.kind != Channel.SANDBOX:
+        # Only a provider whose QR opens a web page has a phone page: the sandbox.
+        if channel is None or not capabilities_for(channel.kind).qr_is_link:
             abort(404)
         yield channel
 
@@ -50,7 +52,7 @@ def _phone_page(channel: Channel, form, errors: list[str] | None = None, status:
     """
     outbound = db.session.scalars(
         select(Message)
-        .where(Message.direction == Message.OUTBOUND, Message.channel_kind == Channel.SANDBOX)
+        .where(Message.direction == Message.OUTBOUND, Message.channel_kind.in_(kinds_with("qr_is_link")))
         .order_by(Message.id.desc())
         .limit(20)
     ).all()

@@ -19,6 +19,7 @@ from sqlalchemy import Row, select
 from extensions import csrf, db, limiter
 from models import Channel
 from models.tenancy import lookup_tenant_id, tenant_scope
+from services.channels import capabilities_for
 from services.crypto import token_digest
 from services.webhook_events import store_event
 from whatsapp.signature import verify_signature
@@ -63,10 +64,13 @@ def _find_channel(digest: str, columns: tuple) -> Row | None:
 
 
 @contextmanager
-def channel_scope(token: str, kind: str, *columns) -> Iterator[Row]:
-    """Enter the scope of the tenant owning this URL token and yield its channel's `columns`; 404 otherwise."""
+def channel_scope(token: str, capability: str, *columns) -> Iterator[Row]:
+    """Enter the scope of the tenant owning this URL token and yield its channel's `columns`; 404 otherwise.
+
+    Each route serves the providers with the `capability` its protocol belongs to (a Capabilities flag).
+    """
     channel = _find_channel(token_digest(token), columns)
-    if channel is None or channel.kind != kind:
+    if channel is None or not getattr(capabilities_for(channel.kind), capability):
         abort(404)
     with tenant_scope(channel.tenant_id):
         yield channel
@@ -119,7 +123,7 @@ def _store(channel: Row, raw: bytes) -> tuple[str, int]:
 @bp.get("/cloud/<token>")
 def cloud_verify(token: str):
     """Meta's subscription handshake: echo the challenge when mode and verify token match."""
-    with channel_scope(token, Channel.CLOUD, Channel.verify_token) as channel:
+    with channel_scope(token, "manual_webhook", Channel.verify_token) as channel:
         expected = channel.verify_token or ""
         given = request.args.get("hub.verify_token", "")
         if request.args.get("hub.mode") != "subscribe" or not hmac.compare_digest(given.encode(), expected.encode()):
@@ -130,7 +134,7 @@ def cloud_verify(token: str):
 @bp.post("/cloud/<token>")
 def cloud_event(token: str):
     """A Cloud API delivery: signature over the raw body with the tenant's app secret, then store."""
-    with channel_scope(token, Channel.CLOUD, Channel.app_secret) as channel:
+    with channel_scope(token, "manual_webhook", Channel.app_secret) as channel:
         raw = _raw_body()
         signature = request.headers.get("X-Hub-Signature-256")
         if not signature:
@@ -145,7 +149,7 @@ def cloud_event(token: str):
 @bp.post("/gateway/<token>")
 def gateway_event(token: str):
     """A gateway delivery: the unguessable URL token picks the tenant, the instance must be theirs."""
-    with channel_scope(token, Channel.GATEWAY, Channel.instance_name) as channel:
+    with channel_scope(token, "instance_lifecycle", Channel.instance_name) as channel:
         raw = _raw_body()
         payload = _json_object(raw)
         if payload.get("instance") != channel.instance_name:
