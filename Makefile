@@ -22,7 +22,10 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) -m scripts.run_all
 
+# Style (ruff) and layers (import-linter contracts in pyproject.toml) first: they fail in seconds.
 test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -83,7 +83,8 @@ def seed_demo() -> None:
         logins.write_text("".join(f"{email}  {pw}\n" for email, pw in passwords.items()))
         logins.chmod(0o600)
     click.echo("MessageHub demo logins (also in instance/demo-logins.txt):")
-    click.echo(logins.read_text() if logins.exists() else "  (demo users exist; their passwords were printed when created)")
+    known = "  (demo users exist; their passwords were printed when created)"
+    click.echo(logins.read_text() if logins.exists() else known)
 
 
 @click.command("rotate-keys")

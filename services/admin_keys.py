@@ -29,7 +29,7 @@ def rotate_encryption_keys() -> int:
             stored = [type_coerce(table.c[name], Text) for name in names]
             for row in db.session.execute(select(pk, *stored)).all():
                 values = {table.c[name]: type_coerce(rotate(value), Text)
-                          for name, value in zip(names, row[1:]) if value is not None}
+                          for name, value in zip(names, row[1:], strict=True) if value is not None}
                 if values:
                     db.session.execute(update(table).where(pk == row[0]).values(values))
                     rotated += len(values)

@@ -173,7 +173,8 @@ def _read(message_ids: list[int]) -> list[Outgoing]:
         select(Message.id, Contact.phone, Message.type, Message.body, Message.payload, Message.media)
         .join(Contact, and_(Contact.id == Message.contact_id, Contact.tenant_id == Message.tenant_id))
         .where(Message.id.in_(message_ids)).order_by(Message.id))
-    return [Outgoing(mid, phone.lstrip("+"), kind, body, payload, media) for mid, phone, kind, body, payload, media in rows]
+    return [Outgoing(mid, phone.lstrip("+"), kind, body, payload, media)
+            for mid, phone, kind, body, payload, media in rows]
 
 
 def _send_all(provider, batch: list[tuple[Outgoing, float]]) -> dict[int, str | Exception]:

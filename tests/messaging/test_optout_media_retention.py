@@ -33,7 +33,8 @@ def post_cloud(app, tenant_id, payload):
 @pytest.mark.parametrize("word", ["STOP", "stop", " Stop. ", "Baja", "parar"])
 def test_stop_keywords_opt_out_and_confirm_once(app, cloud_connected, graph, run_jobs, word):
     tenant = cloud_connected.tenant_id
-    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": word}, wa_id="14155550150")]))
+    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[
+        message_payload("text", {"body": word}, wa_id="14155550150")]))
     run_jobs()
     run_jobs()
     [contact] = contacts_of(app, tenant)
@@ -42,14 +43,16 @@ def test_stop_keywords_opt_out_and_confirm_once(app, cloud_connected, graph, run
     assert len(confirmations) == 1 and "will not receive more messages" in confirmations[0].body
     assert confirmations[0].status == "sent"
     # A second STOP changes nothing and sends nothing.
-    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "STOP"}, wa_id="14155550150")]))
+    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[
+        message_payload("text", {"body": "STOP"}, wa_id="14155550150")]))
     run_jobs()
     assert len([m for m in messages_of(app, tenant) if m.direction == "out"]) == 1
 
 
 def test_a_sentence_containing_stop_is_not_an_opt_out(app, cloud_connected, run_jobs):
     tenant = cloud_connected.tenant_id
-    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "please don't stop the offers"})]))
+    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[
+        message_payload("text", {"body": "please don't stop the offers"})]))
     run_jobs()
     assert not contacts_of(app, tenant)[0].opted_out
 
@@ -57,7 +60,8 @@ def test_a_sentence_containing_stop_is_not_an_opt_out(app, cloud_connected, run_
 def test_start_opts_back_in(app, cloud_connected, run_jobs):
     tenant = cloud_connected.tenant_id
     for word in ("STOP", "START"):
-        post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": word}, wa_id="14155550151")]))
+        post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[
+        message_payload("text", {"body": word}, wa_id="14155550151")]))
         run_jobs()
     [contact] = contacts_of(app, tenant)
     assert not contact.opted_out
@@ -89,7 +93,8 @@ def test_tenant_edits_its_keywords(app, client, cloud_connected, run_jobs):
                                             "opt_in_keywords": "STOP", "retention_days": 30,
                                             "retention_max_messages": 500})
     assert clash.status_code == 422 and "in both lists: STOP" in clash.get_data(as_text=True)
-    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[message_payload("text", {"body": "Chega!"})]))
+    post_cloud(app, tenant, build_webhook(PHONE_ID, messages=[
+        message_payload("text", {"body": "Chega!"})]))
     run_jobs()
     assert contacts_of(app, tenant)[0].opted_out
     with app.app_context():
