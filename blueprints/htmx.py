@@ -34,10 +34,11 @@ def with_trigger(response: Response, event: str, detail: dict | None = None) -> 
     return response
 
 
-def render(page: str, partial: str | None = None, *, status: int = 200, **context) -> Response:
+def render(page: str, partial: str | None = None, /, *, status: int = 200, **context) -> Response:
     """`partial` for htmx requests (when given), the full `page` otherwise; the answer varies by HX-Request.
 
-    `Vary` keeps a browser or proxy cache from serving a bare partial where a page was asked for.
+    `Vary` keeps a browser or proxy cache from serving a bare partial where a page was asked for. The
+    template names are positional-only, so a context variable may be called `page` or `partial`.
     """
     template = partial if partial is not None and is_htmx() else page
     response = make_response(render_template(template, **context), status)

@@ -95,3 +95,11 @@ def test_database_refuses_shortcuts_differing_only_in_case(app, create_user, in_
             session.flush()
     with app.app_context():
         db.session.rollback()
+
+
+def test_each_delete_button_says_which_quick_reply_it_deletes(client, owner, in_tenant):
+    from models import QuickReply
+
+    with in_tenant(owner.tenant_id) as session:
+        session.add(QuickReply(shortcut="thanks", body="Thank you!"))
+    assert 'aria-label="Delete /thanks"' in client.get("/inbox/quick-replies").get_data(as_text=True)
