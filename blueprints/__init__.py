@@ -6,10 +6,11 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from blueprints import filters, htmx
+from blueprints.badge import badge_for
 from extensions import db, login_manager
 from models import User
 from models.tenancy import current_tenant_id_or_none, enter_tenant, leave_tenant, tenant_scope
-from services.channels import badge_for, get_channel
+from services.channels import get_channel
 
 
 def register_blueprints(app: Flask) -> None:

@@ -16,7 +16,7 @@ from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Channel, WebhookEvent
 from models.base import utcnow
-from models.tenancy import tenant_ids_where, tenant_scope
+from models.tenancy import each_tenant
 from services.channels import provider_for
 from services.inbound import apply_events
 from services.queueing import INBOUND_QUEUE, enqueue_now
@@ -112,10 +112,9 @@ def requeue_stale_events() -> int:
     """Enqueue events stored but never finished (Redis lost the job, or it was down)."""
     pending = _pending(utcnow())
     count = 0
-    for tenant_id in tenant_ids_where(WebhookEvent, *pending):
-        with tenant_scope(tenant_id):
-            for event_id in db.session.scalars(select(WebhookEvent.id).where(*pending)
-                                               .order_by(WebhookEvent.id).limit(500)):
-                enqueue_now(PROCESS_JOB, tenant_id, event_id, queue_name=INBOUND_QUEUE)
-                count += 1
+    for tenant_id in each_tenant(WebhookEvent, *pending):
+        for event_id in db.session.scalars(select(WebhookEvent.id).where(*pending)
+                                           .order_by(WebhookEvent.id).limit(500)):
+            enqueue_now(PROCESS_JOB, tenant_id, event_id, queue_name=INBOUND_QUEUE)
+            count += 1
     return count

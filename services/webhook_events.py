@@ -6,7 +6,7 @@ from sqlalchemy import func, insert, select
 from extensions import db
 from models import WebhookEvent
 from models.base import utcnow
-from models.tenancy import current_tenant_id, tenant_ids_where, tenant_scope
+from models.tenancy import current_tenant_id, each_tenant
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 
 SHOWN = 20
@@ -67,17 +67,15 @@ def failures_by_tenant() -> dict[int, dict[str, int]]:
     unfinished = WebhookEvent.processed_at.is_(None) & (
         WebhookEvent.failed_at.is_not(None) | (WebhookEvent.attempts > 0))
     report = {}
-    for tenant_id in tenant_ids_where(WebhookEvent, unfinished):
-        with tenant_scope(tenant_id):
-            report[tenant_id] = event_health()
+    for tenant_id in each_tenant(WebhookEvent, unfinished):
+        report[tenant_id] = event_health()
     return report
 
 
 def rerun_all_tenants() -> int:
     """Run every failed delivery of every tenant again (after a fix was deployed)."""
     total = 0
-    for tenant_id in tenant_ids_where(WebhookEvent, WebhookEvent.failed_at.is_not(None)):
-        with tenant_scope(tenant_id):
-            total += rerun_failed()
-            db.session.commit()
+    for _tenant_id in each_tenant(WebhookEvent, WebhookEvent.failed_at.is_not(None)):
+        total += rerun_failed()
+        db.session.commit()
     return total
