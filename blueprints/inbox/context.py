@@ -20,20 +20,27 @@ CUSTOM = "custom"
 _NAMED_SOURCES = {"name": "name", "first_name": "name", "customer": "name", "phone": "phone", "email": "email"}
 
 
-def list_context(query: str = "", page_number: int = 1, current_id: int | None = None) -> dict:
-    """The conversation list: one page of contacts, their last message and unread count."""
+def list_context(query: str = "", page_number: int = 1, current_id: int | None = None,
+                 version: str | None = None) -> dict:
+    """The conversation list: one page of contacts, their last message and unread count.
+
+    The version is read before the rows: a change committed in between then shows in the next poll,
+    instead of being hidden behind a token that already counts it.
+    """
+    version = version or queries.list_version()
     per_page = current_app.config.get("INBOX_PER_PAGE", 25)
     pagination = db.paginate(queries.conversations(query), page=page_number, per_page=per_page, error_out=False)
     ids = [contact.id for contact in pagination.items]
     return {"pagination": pagination, "query": query, "current_id": current_id, "last": queries.last_messages(ids),
-            "unread": queries.unread_counts(ids), "list_version": queries.list_version()}
+            "unread": queries.unread_counts(ids), "list_version": version}
 
 
 def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_error: str | None = None) -> dict:
-    """The newest messages of a conversation and the token its poll compares."""
+    """The newest messages of a conversation and the token its poll compares (read first, as for the list)."""
+    version = queries.thread_version(contact)
     messages, has_earlier = queries.thread(contact, size)
     return {"contact": contact, "messages": messages, "has_earlier": has_earlier, "size": size,
-            "thread_version": queries.thread_version(contact), "reacted_to": _reacted_to(messages),
+            "thread_version": version, "reacted_to": _reacted_to(messages),
             "thread_error": thread_error}
 
 

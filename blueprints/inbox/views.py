@@ -36,11 +36,12 @@ def _size() -> int:
 @bp.get("/")
 def index():
     """Conversation list with active search, pagination and a cheap 5-second refresh."""
-    if is_htmx() and _unchanged(queries.list_version()):
+    version = queries.list_version()
+    if is_htmx() and _unchanged(version):
         return _no_change()
     # The list beside an open conversation keeps it highlighted and leaves the address alone.
     current_id = request.args.get("current", type=int) if is_htmx() else None
-    context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id)
+    context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id, version)
     return render("inbox/index.html", "inbox/_list.html", push_url=current_id is None, **context)
 
 

@@ -73,3 +73,25 @@ def test_one_tenants_changes_do_not_move_anothers_version(app, client, owner, cr
     assert poll(client, version).status_code == 204
     with app.app_context(), tenant_scope(other.tenant_id):
         assert db.session.query(Message).count() == 1
+
+
+def test_a_message_committed_while_the_list_renders_shows_in_the_next_poll(app, client, owner, in_tenant,
+                                                                           monkeypatch):
+    """The token is read before the rows, so a change landing between the two is never hidden behind it."""
+    import services.inbox as queries
+
+    real = queries.last_messages
+
+    def rows_read_then_a_message_arrives(contact_ids):
+        # Runs after the page's conversations were read, while the page is still being built.
+        with in_tenant(owner.tenant_id):
+            add_message(make_contact(name="Late Larry"), "in", "just in time")
+        return real(contact_ids)
+
+    monkeypatch.setattr(queries, "last_messages", rows_read_then_a_message_arrives)
+    html = client.get("/inbox/").get_data(as_text=True)
+    monkeypatch.undo()
+    # Whether or not the page caught the message, the next poll must not answer "unchanged" without it.
+    response = poll(client, version_of(html))
+    shown = html if response.status_code == 204 else response.get_data(as_text=True)
+    assert "Late Larry" in shown
