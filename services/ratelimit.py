@@ -22,6 +22,7 @@ SANDBOX_RATE = SandboxProvider.capabilities.default_rate
 
 MAX_RATE = CLOUD_MAX_RATE
 DEFAULT_PREFIX = "messagehub:rate"
+FAR_FUTURE = 365 * 24 * 3600.0  # a horizon no booking reaches: "the next slot, however far"
 
 # KEYS[1]: the key holding the theoretical arrival time (TAT), in microseconds of server time.
 # ARGV[1]: emission interval in microseconds; ARGV[2]: burst.
@@ -51,30 +52,6 @@ local ttl_ms = math.max(1, math.ceil((new_tat - now) / 1000))
 -- %.0f keeps every digit; tostring would round a 16-digit number to 14 significant digits.
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
 return 0
-"""
-
-
-# Same state as above, but the caller always takes a slot: the next free one, possibly in the future.
-# Returns the microseconds until that slot (0: now). A caller that books a future slot schedules its
-# work for then instead of holding a worker while it waits.
-_RESERVE_LUA = """
-if redis.replicate_commands then redis.replicate_commands() end
-
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local slot = tat - (burst - 1) * interval
-local wait = 0
-if slot > now then wait = slot - now end
-
-local new_tat = tat + interval
-local ttl_ms = math.max(1, math.ceil((new_tat - now) / 1000))
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
-return math.ceil(wait)
 """
 
 
@@ -138,7 +115,6 @@ class RateLimiter:
         self.prefix = prefix
         self._rng = rng or random.Random()
         self._script = redis.register_script(_GCRA_LUA)
-        self._reserve_script = redis.register_script(_RESERVE_LUA)
         self._reserve_many_script = redis.register_script(_RESERVE_MANY_LUA)
 
     def _key(self, key: str) -> str:
@@ -164,10 +140,9 @@ class RateLimiter:
     def reserve(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0) -> float:
         """Book the next free send slot and return the seconds until it (0.0: now); never waits."""
         _validate(rate_per_second, burst, jitter)
-        interval_us = 1_000_000.0 / rate_per_second
-        wait = int(self._reserve_script(keys=[self._key(key)], args=[repr(interval_us), burst])) / 1_000_000.0
+        [wait] = self.reserve_many(key, rate_per_second, burst, count=1, horizon=FAR_FUTURE)
         if wait and jitter:
-            wait += self._rng.random() * jitter * (interval_us / 1_000_000.0)
+            wait += self._rng.random() * jitter / rate_per_second
         return wait
 
     def reserve_many(self, key: str, rate_per_second: float, burst: int = 1, *, count: int,

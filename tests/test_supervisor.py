@@ -6,24 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from scripts.supervisor import ProcessSpec, parse_procfile
+from tests.workers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(predicate, timeout: float, message: str):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message}: not within {timeout}s")
-        time.sleep(0.05)
-    return value
 
 
 def running(pid: int) -> bool:

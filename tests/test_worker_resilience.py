@@ -16,6 +16,8 @@ import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.workers import wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -27,16 +29,6 @@ def write_marker(path: str, pause: float = 0.0, started: str | None = None) -> s
     time.sleep(pause)
     Path(path).write_text("done")
     return path
-
-
-def wait_until(predicate, timeout: float, message: str):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message}: not within {timeout}s")
-        time.sleep(0.05)
-    return value
 
 
 def stays_alive(process: subprocess.Popen, seconds: float, what: str) -> None:

@@ -66,13 +66,11 @@ def stop_worker(process) -> None:
     process.log_file.close()
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
-    """Poll `predicate` until it returns something truthy; raise after `timeout` seconds."""
+def wait_until(predicate, timeout: float, message: str = "condition", interval: float = 0.05):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
+    while not (value := predicate()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not reached within {timeout}s")
+            raise AssertionError(f"{message}: not within {timeout}s")
         time.sleep(interval)
+    return value
