@@ -88,8 +88,9 @@ def redis_server(tmp_path):
 
 def _start(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     log = open(log_path, "w")
+    # Own process group, so whatever it forks (the scheduler) can be stopped with it.
     process = subprocess.Popen([str(part) for part in command], cwd=ROOT, env=env or dict(os.environ),
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log_file = log
     return process
 
@@ -102,6 +103,10 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # a scheduler child that outlived its worker
+    except ProcessLookupError:
+        pass
     process.log_file.close()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -37,8 +38,9 @@ def start_worker(app, queues=ALL_QUEUES, *, scheduler: bool = True, name: str = 
     if scheduler:
         command.append("--with-scheduler")
     log = open(Path(app.config["MESSAGEHUB_INSTANCE"]) / f"{name}.log", "w")
+    # Its own process group: `--with-scheduler` forks a scheduler that must go when the worker goes.
     process = subprocess.Popen([*command, *queues], cwd=ROOT, env=worker_env(app, **extra_env),
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log_file = log
     return process
 
@@ -55,15 +57,23 @@ def wait_for_workers(app, count: int, timeout: float = 90) -> None:
         time.sleep(0.1)
 
 
-def stop_worker(process) -> None:
-    """Stop a worker started by `start_worker`."""
-    process.terminate()
+def stop_worker(process, sig: int = signal.SIGTERM) -> None:
+    """Stop a worker started by `start_worker`, and whatever it forked (SIGKILL to simulate a crash)."""
+    _signal_group(process, sig)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal_group(process, signal.SIGKILL)
         process.wait()
+    _signal_group(process, signal.SIGKILL)  # a scheduler child that outlived its worker
     process.log_file.close()
+
+
+def _signal_group(process, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def wait_until(predicate, timeout: float, message: str = "condition", interval: float = 0.05):

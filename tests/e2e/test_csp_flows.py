@@ -1,12 +1,7 @@
 """The main flows in a real browser under the Content-Security-Policy: any violation fails the test."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -66,30 +61,12 @@ def csp(new_page):
 @pytest.fixture
 def all_queues_worker(app, live_server):
     """A real `rq worker --with-scheduler` process on every queue, configured like `app`."""
-    from services.queueing import ALL_QUEUES
+    from tests.workers import start_worker, stop_worker, wait_for_workers
 
-    root = Path(__file__).resolve().parents[2]
-    config = app.config
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": config["REDIS_URL"],
-        "MESSAGEHUB_INSTANCE": config["MESSAGEHUB_INSTANCE"], "SECRET_KEY": config["SECRET_KEY"],
-        "MESSAGEHUB_ENCRYPTION_KEYS": ",".join(config["ENCRYPTION_KEYS"]), "PUBLIC_BASE_URL": live_server,
-        "SANDBOX_RECEIPT_DELAYS": ",".join(str(d) for d in config["SANDBOX_RECEIPT_DELAYS"]),
-    })
-    rq = str(Path(sys.executable).parent / "rq")
-    log = open(Path(config["MESSAGEHUB_INSTANCE"]) / "csp-worker.log", "w")
-    process = subprocess.Popen([rq, "worker", "--with-scheduler", "-w", "worker.AppWorker", "--url",
-                                config["REDIS_URL"], "--path", str(root), *ALL_QUEUES],
-                               cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    time.sleep(0.5)
+    process = start_worker(app, name="csp-worker")  # live_server has pointed PUBLIC_BASE_URL at itself
+    wait_for_workers(app, 1)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_worker(process)
 
 
 def pill_colour(page, selector):

@@ -114,9 +114,7 @@ def test_a_worker_killed_mid_send_leaves_an_unknown_message_that_is_never_resent
     wait_until(lambda: count(app, tenant, Message, Message.status == "sending") == 1, timeout=15,
                message="the send in flight")
     time.sleep(0.5)  # the request has reached the provider
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    worker.log_file.close()
+    stop_worker(worker, signal.SIGKILL)
     graph.latency = 0
 
     with app.app_context(), tenant_scope(tenant):
