@@ -69,11 +69,14 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
             refusal = str(exc)
     if refusal is not None:
         return _refuse(message_id, refusal)
-    waits = _claim_with_slots(tenant_id, channel, provider, message_id, origin, reserved)
-    if waits is None:
+    claim = _claim_with_slots(tenant_id, channel, provider, message_id, origin, reserved)
+    if claim is None:
         return "scheduled"
+    waits, own_rescheduled = claim
+    # Not among the rows to send: taken by another job, or given back and scheduled for a later slot.
+    own = "scheduled" if own_rescheduled else "skipped"
     if not waits:
-        return "skipped"
+        return own
     outgoing = _read(list(waits))
     db.session.commit()  # nothing stays locked or open while we wait on the network
     results = _send_all(provider, [(item, waits[item.message_id]) for item in outgoing])
@@ -82,7 +85,7 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
         if not isinstance(result, str):
             outcomes[mid] = _after_error(tenant_id, mid, result)
     _continue(tenant_id, message_id, origin)
-    return outcomes.get(message_id, "skipped")
+    return outcomes.get(message_id, own)
 
 
 def _continue(tenant_id: int, message_id: int, origin: str) -> None:
@@ -118,33 +121,51 @@ def _refuse(message_id: int, reason: str) -> str:
 
 
 def _claim_with_slots(tenant_id: int, channel: Channel, provider, message_id: int, origin: str,
-                      reserved: bool) -> dict[int, float] | None:
-    """Claim the message and the companions whose slots are near; {message id: seconds until its slot}.
+                      reserved: bool) -> tuple[dict[int, float], bool] | None:
+    """Claim the message and the companions whose slots are near: ({message id: seconds until its slot},
+    whether the job's own message went back to the queue for a later slot).
 
     Slots are counted first, rows claimed next, and only the claimed rows' slots booked, so jobs
-    racing for the same companions never book slots nobody uses. None when the message's own slot
-    is far: it is then booked and the job scheduled for it.
+    racing for the same companions never book slots nobody uses. A claimed row that finds no near
+    slot after all (another job took it meanwhile) goes back to the queue: nobody sleeps on a far
+    slot. None when the message's own slot is far: it is then booked and the job scheduled for it.
     """
     rate, burst, jitter = rate_for(provider.capabilities, channel.rate_per_second)
     limiter, key = RateLimiter(get_redis()), f"channel:{channel.id}"
     near = len(limiter.reserve_many(key, rate, burst, count=BATCH_MAX, horizon=SLEEP_AT_MOST, book=False))
     if not reserved and near == 0:
-        wait = limiter.reserve(key, rate, burst, jitter=jitter)
-        db.session.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
-                           .values(next_attempt_at=utcnow() + timedelta(seconds=wait))
-                           .execution_options(synchronize_session=False))
-        db.session.commit()
-        enqueue_now(SEND_JOB, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
-        return None
+        return _schedule_for_slot(tenant_id, message_id, origin, limiter.reserve(key, rate, burst, jitter=jitter))
     companions = _companions(message_id, origin, near - 1) if near > 1 else []
     claimed = sorted(_claim([message_id, *companions]), key=lambda mid: mid != message_id)  # own message first
-    # A reserved job's own slot is booked already; the rest are booked now, whatever the contention
-    # (a few may wait a little past the horizon).
+    # A reserved job's own slot is booked already; the rest are booked now, if still near.
     needing = claimed[1:] if reserved and claimed[:1] == [message_id] else claimed
-    booked = limiter.reserve_many(key, rate, burst, count=len(needing), horizon=60.0)
-    waits = dict.fromkeys(claimed, 0.0)
+    booked = limiter.reserve_many(key, rate, burst, count=len(needing), horizon=SLEEP_AT_MOST)
+    waits = {mid: 0.0 for mid in claimed if mid not in needing}
     waits.update(zip(needing, booked, strict=False))
-    return waits
+    unslotted = [mid for mid in needing if mid not in waits]
+    if unslotted:
+        _release(unslotted)
+    if message_id in unslotted:
+        _schedule_for_slot(tenant_id, message_id, origin, limiter.reserve(key, rate, burst, jitter=jitter))
+    return waits, message_id in unslotted
+
+
+def _schedule_for_slot(tenant_id: int, message_id: int, origin: str, wait: float) -> None:
+    """The message's booked slot is `wait` seconds away: run its job then, with the slot reserved."""
+    db.session.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
+                       .values(next_attempt_at=utcnow() + timedelta(seconds=wait))
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    enqueue_now(SEND_JOB, tenant_id, message_id, reserved=True, delay=wait, queue_name=send_queue(origin))
+    return None
+
+
+def _release(message_ids: list[int]) -> None:
+    """Give claimed rows back to the queue, untouched: they were never sent (a later job takes them)."""
+    db.session.execute(update(Message).where(Message.id.in_(message_ids), Message.status == "sending")
+                       .values(status="queued", sending_started_at=None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def _companions(message_id: int, origin: str, limit: int) -> list[int]:
@@ -162,7 +183,7 @@ def _claim(message_ids: list[int]) -> list[int]:
     """Move the rows from queued to sending; returns the ids this job won (a row is won by one job only)."""
     claimed = db.session.scalars(
         update(Message).where(Message.id.in_(message_ids), Message.status == "queued")
-        .values(status="sending", attempts=Message.attempts + 1, sending_started_at=utcnow(), next_attempt_at=None)
+        .values(status="sending", sending_started_at=utcnow(), next_attempt_at=None)
         .returning(Message.id).execution_options(synchronize_session=False)).all()
     db.session.commit()
     return list(claimed)
@@ -224,6 +245,7 @@ def _call(provider, outgoing: Outgoing) -> str:
 def _after_error(tenant_id: int, message_id: int, exc: Exception) -> str:
     """Do what the error declares: try again later, fail this message, or pause the whole channel."""
     message = db.session.scalar(select(Message).where(Message.id == message_id))
+    message.attempts += 1  # a provider call was made; attempts are counted with their outcome
     if isinstance(exc, OSError):
         fail(message, f"The attachment could not be read: {exc}")
     elif exc.action is ErrorAction.PAUSE_CHANNEL:

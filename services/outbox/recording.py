@@ -65,7 +65,8 @@ def _write_sent(sent: dict[int, str], now) -> None:
         db.session.execute(
             update(Message).where(Message.id == message_id, Message.status.in_(("sending", "unknown")))
             .values(provider_message_id=provider_message_id, status="sent", error_title=None,
-                    sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None)
+                    sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None,
+                    attempts=Message.attempts + 1)
             .execution_options(synchronize_session=False))
     db.session.commit()
 

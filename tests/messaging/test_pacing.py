@@ -171,3 +171,23 @@ def test_sends_queued_together_share_jobs_and_all_go_out_once(app, cloud_connect
     run_jobs()
     assert {m.status for m in messages_of(app, tenant)} == {"sent"}
     assert len(graph.sent) == 45 and len({s["to"] for s in graph.sent}) == 45
+
+
+def test_a_slot_taken_between_counting_and_booking_is_not_slept_on(app, live_server, create_user, login, gateway,
+                                                                  run_jobs, monkeypatch):
+    """Another job books the near slot after this one counted it: the message goes back and is scheduled."""
+    user = link_gateway(app, create_user, login, gateway, run_jobs)
+    first, second = queue_to(app, user.tenant_id, add_contacts(app, user.tenant_id, 2), "api")
+    assert send_message(user.tenant_id, first) == "sent"  # the next linked-device slot is ~4 s away now
+    real = RateLimiter.reserve_many
+
+    def counts_a_stale_slot(self, *args, book=True, **kwargs):
+        return [0.0] if not book else real(self, *args, book=book, **kwargs)
+
+    monkeypatch.setattr(RateLimiter, "reserve_many", counts_a_stale_slot)
+    started = time.monotonic()
+    assert send_message(user.tenant_id, second) == "scheduled"
+    assert time.monotonic() - started < 1  # nobody waited ~4 s for the slot
+    message = next(m for m in messages_of(app, user.tenant_id) if m.id == second)
+    assert message.status == "queued" and message.attempts == 0 and message.next_attempt_at is not None
+    assert len(gateway.instances[channel_of(app, user.tenant_id).instance_name].sent) == 1
