@@ -60,3 +60,10 @@ class TenantStatus(StrEnum):
 
     ACTIVE = "active"
     SUSPENDED = "suspended"
+
+
+class ConversationStatus(StrEnum):
+    """Whether a conversation still needs someone (open) or was dealt with (resolved)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"

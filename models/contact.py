@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.enums import ConversationStatus
 from extensions import db
 from models.base import Timestamps
 from models.tag import Tag
@@ -36,6 +37,7 @@ class Contact(TenantScoped, Timestamps, db.Model):
     __tenant_table_args__ = (
         UniqueConstraint("tenant_id", "phone"),
         Index("ix_contacts_tenant_last_message", "tenant_id", "last_message_at"),
+        Index("ix_contacts_tenant_status_last_message", "tenant_id", "conversation_status", "last_message_at"),
     )
 
     NAME_MAX = 120
@@ -56,6 +58,10 @@ class Contact(TenantScoped, Timestamps, db.Model):
     # Inbox: conversations sort by the last message; unread = inbound messages after last_read_at.
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A conversation is open until someone resolves it; a new inbound message opens it again.
+    conversation_status: Mapped[str] = mapped_column(String(10), nullable=False, default=ConversationStatus.OPEN,
+                                                     server_default="open")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[Tag]] = relationship(
         Tag,

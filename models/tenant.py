@@ -25,6 +25,8 @@ class Tenant(Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=ACTIVE)
     # ISO 3166 region used to read phone numbers typed without a country code.
     default_region: Mapped[str] = mapped_column(String(2), nullable=False, default="US")
+    # IANA zone in which the workspace's schedules (broadcasts, drips, send windows) are read.
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC", server_default="UTC")
 
     # Opt-out words customers text to stop (or restart) messages; comma-separated, case-insensitive.
     opt_out_keywords: Mapped[str] = mapped_column(Text, nullable=False, default=DEFAULT_OPT_OUT)
