@@ -5,13 +5,14 @@ from models.contact import Contact, ContactTag
 from models.message import Message
 from models.message_template import MessageTemplate
 from models.quick_reply import QuickReply
+from models.segment import Segment
 from models.tag import Tag
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
 from models.tenant import Tenant
 from models.user import User
 from models.webhook_event import WebhookEvent
 
-__all__ = ["Channel", "Contact", "ContactTag", "Message", "MessageTemplate", "QuickReply", "Tag", "Tenant",
+__all__ = ["Channel", "Contact", "ContactTag", "Message", "MessageTemplate", "QuickReply", "Segment", "Tag", "Tenant",
            "TenantScopeError", "TenantScoped", "User", "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 
 
