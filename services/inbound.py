@@ -20,6 +20,7 @@ from extensions import db
 from models import Channel, Contact, Message
 from models.base import utcnow
 from services.channels import set_state
+from services.conversations import reopen_on_inbound
 from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
@@ -157,6 +158,7 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
         contact.last_inbound_at = at
     if contact.last_message_at is None or contact.last_message_at < at:
         contact.last_message_at = at
+    reopen_on_inbound(contact)
     if message.media:
         enqueue_after_commit("jobs.media.fetch_inbound_media", message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
     if message.type in ("text", "button", "interactive") and message.body:

@@ -7,10 +7,12 @@ import time
 
 from sqlalchemy import Select, exists, func, or_, select
 
+from core.enums import ConversationStatus
 from extensions import db
 from models import Contact, Message, MessageTemplate
 from models.tenancy import current_tenant_id
 from services import inbox_version
+from services.text_search import ESCAPE, contains_pattern
 
 THREAD_SIZE = 100
 THREAD_MAX = 1000
@@ -33,19 +35,60 @@ def unread_counts(contact_ids: list[int]) -> dict[int, int]:
     return dict(db.session.execute(stmt).tuples().all())
 
 
-def conversations(query: str = "") -> Select:
-    """Contacts with at least one message, newest conversation first, matching `query` (name or phone)."""
+# The inbox list's filters, in the order the tabs show them.
+FILTERS = ("all", "open", "resolved", "unread")
+PICK_SIZE = 10
+_PHONE_LIKE = re.compile(r"[\d\s()+.-]+")
+
+
+def _unread():
+    """Criterion: the contact has an inbound message newer than its read mark."""
+    return exists().where(Message.contact_id == Contact.id, Message.direction == Message.INBOUND,
+                          or_(Contact.last_read_at.is_(None), Message.created_at > Contact.last_read_at))
+
+
+def _matches(text_query: str, *, message_text: bool, email: bool = False):
+    """Criterion: name (or email) contains the text, the phone contains its digits, or (optionally) a message does.
+
+    What was typed is matched literally (`%` and `_` are characters); on PostgreSQL the message text
+    test uses the trigram index ix_messages_body_trgm.
+    """
+    pattern = contains_pattern(text_query)
+    conditions = [Contact.name.ilike(pattern, escape=ESCAPE)]
+    if email:
+        conditions.append(Contact.email.ilike(pattern, escape=ESCAPE))
+    digits = re.sub(r"\D", "", text_query)
+    # Only what looks like a phone number searches phones, so "order A_1" does not match every number with a 1.
+    if digits and _PHONE_LIKE.fullmatch(text_query):
+        conditions.append(Contact.phone.like(contains_pattern(digits), escape=ESCAPE))
+    if message_text:
+        conditions.append(exists().where(Message.contact_id == Contact.id, Message.body.ilike(pattern, escape=ESCAPE)))
+    return or_(*conditions)
+
+
+def conversations(query: str = "", state: str = "all") -> Select:
+    """Contacts with messages, newest first, in `state` (one of FILTERS), matching `query` (name, phone, text)."""
     stmt = (select(Contact)
             .where(exists().where(Message.contact_id == Contact.id))
             .order_by(func.coalesce(Contact.last_message_at, _latest_message_at()).desc(), Contact.id.desc()))
+    if state in (ConversationStatus.OPEN, ConversationStatus.RESOLVED):
+        stmt = stmt.where(Contact.conversation_status == state)
+    elif state == "unread":
+        stmt = stmt.where(_unread())
     text_query = (query or "").strip()
     if text_query:
-        digits = re.sub(r"\D", "", text_query)
-        conditions = [func.lower(Contact.name).like(f"%{text_query.lower()}%")]
-        if digits:
-            conditions.append(Contact.phone.like(f"%{digits}%"))
-        stmt = stmt.where(or_(*conditions))
+        stmt = stmt.where(_matches(text_query, message_text=True))
     return stmt
+
+
+def pick_contacts(query: str = "", limit: int = PICK_SIZE) -> tuple[list[Contact], int]:
+    """Contacts to start a conversation with, by name, matching `query` (name, phone or email), and how many match."""
+    text_query = (query or "").strip()
+    criteria = [_matches(text_query, message_text=False, email=True)] if text_query else []
+    total = db.session.scalar(select(func.count(Contact.id)).where(*criteria)) or 0
+    rows = db.session.scalars(select(Contact).where(*criteria)
+                              .order_by(func.lower(Contact.name), Contact.id).limit(limit)).all()
+    return list(rows), total
 
 
 def last_messages(contact_ids: list[int]) -> dict[int, Message]:
