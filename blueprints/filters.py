@@ -1,9 +1,10 @@
-"""Jinja filters: how values read on screen (previews, ages, sizes, phone numbers), kept out of the services."""
+"""Jinja filters: how values read on screen (previews, ages, sizes, phone numbers, times), kept out of the services."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from flask import Flask
+from markupsafe import Markup
 
 from models import Message
 from models.base import utcnow
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.filters.update(
         phone=format_phone, preview=preview, ago=relative_time, filesize=filesize, time_left=time_left,
+        local_time=local_time,
     )
 
 
@@ -58,6 +60,20 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     if value.year == now.year:
         return value.strftime("%-d %b")
     return value.strftime("%-d %b %Y")
+
+
+# What a <time> says before static/js/app.js rewrites it in the reader's zone (or without JavaScript).
+_UTC_FORMATS = {"time": "%H:%M", "date": "%-d %B %Y", "datetime": "%Y-%m-%d %H:%M"}
+
+
+def local_time(value: datetime | None, kind: str = "datetime") -> Markup:
+    """A <time> element the browser shows in the reader's own zone; `kind` is "datetime", "date" or "time"."""
+    if value is None:
+        return Markup("")
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    fallback = value.strftime(_UTC_FORMATS[kind]) + (" UTC" if kind != "date" else "")
+    return Markup('<time datetime="{}" data-local="{}" title="{}">{}</time>').format(
+        value.isoformat(), kind, value.strftime("%Y-%m-%d %H:%M UTC"), fallback)
 
 
 def time_left(until: datetime) -> str:

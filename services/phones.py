@@ -29,9 +29,15 @@ def normalize_phone(raw: str, default_region: str = "US", *, strict: bool = True
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def format_phone(e164: str) -> str:
-    """Human-readable international format for display."""
+def format_phone(number: str | None) -> str:
+    """International format for display ("+1 555-010-0999"); digits stored without a plus get one first."""
+    text = (number or "").strip()
+    if not text:
+        return ""
+    # Providers report numbers as bare digits ("15550100999"); they are international without the plus.
+    candidate = "+" + text if text.isdigit() else text
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        parsed = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
-        return e164
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
