@@ -14,6 +14,7 @@ from models.base import utcnow
 from services.emails import looks_like_email
 from services.errors import Invalid
 from services.phones import InvalidPhone, normalize_phone
+from services.text_search import ESCAPE, contains_pattern
 
 CUSTOM_FIELD_KEY_MAX = 50
 CUSTOM_FIELD_VALUE_MAX = 500
@@ -162,9 +163,11 @@ def search_contacts(query: str = "", tag_id: int | None = None) -> Select:
     stmt = select(Contact).order_by(Contact.created_at.desc(), Contact.id.desc())
     text = (query or "").strip()
     if text:
-        like = f"%{text.lower()}%"
+        # What was typed is literal: % and _ are characters here, not wildcards.
+        like = contains_pattern(text.lower())
         digits = re.sub(r"\D", "", text)
-        conditions = [func.lower(Contact.name).like(like), func.lower(Contact.email).like(like)]
+        conditions = [func.lower(Contact.name).like(like, escape=ESCAPE),
+                      func.lower(Contact.email).like(like, escape=ESCAPE)]
         if digits:
             conditions.append(Contact.phone.like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
