@@ -21,6 +21,9 @@ DEMO_CONTACTS = [
     ("Diego López", "+34612345678", "diego@example.com", ["lead", "spain"]),
     ("Emma Wilson", "+447911123456", None, []),
 ]
+# One colour per demo tag, in order of first use, so the seeded tags tell apart at a glance
+# (each dark enough for the white text of a tag pill).
+DEMO_TAG_COLOURS = ("#2f80ed", "#27ae60", "#c0392b", "#8e44ad", "#d35400", "#00838f")
 
 
 def register_cli(app: Flask) -> None:
@@ -76,7 +79,8 @@ def seed_demo() -> None:
             for name, phone, email, tag_names in DEMO_CONTACTS:
                 for tag_name in tag_names:
                     if tag_name not in tags:
-                        tags[tag_name] = save_tag(tag_name, "#2f80ed")
+                        colour = DEMO_TAG_COLOURS[len(tags) % len(DEMO_TAG_COLOURS)]
+                        tags[tag_name] = save_tag(tag_name, colour)
                 save_contact(ContactInput(name=name, phone=phone, email=email or "",
                                           tag_ids=[tags[t].id for t in tag_names]), "US")
         db.session.commit()
