@@ -34,6 +34,19 @@ def is_production(env: dict[str, str] | None = None) -> bool:
     return env.get("MESSAGEHUB_ENV", env.get("FLASK_ENV", "development")).lower() == "production"
 
 
+def default_public_base_url(env: dict[str, str] | None = None) -> str:
+    """Where `make run` serves (HOST and PORT, as the Procfile's web process reads them), as a URL."""
+    env = os.environ if env is None else env
+    host = (env.get("HOST") or "127.0.0.1").strip()
+    # A wildcard listen address is not one a browser or a gateway can connect to.
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    port = (env.get("PORT") or "5000").strip()
+    return f"http://{host}:{port}"
+
+
 def load_config(env: dict[str, str] | None = None, instance_path: Path | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -58,7 +71,8 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
-    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    explicit_base_url = (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    public_base_url = explicit_base_url or default_public_base_url(env)
     secure_cookies = public_base_url.startswith("https://")
 
     return {
@@ -72,6 +86,9 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         "REDIS_URL": env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}",
         "REDIS_EMBEDDED": not env.get("REDIS_URL"),
         "PUBLIC_BASE_URL": public_base_url,
+        # Set only while PUBLIC_BASE_URL was derived (development, not set): links built during a request
+        # then use the address the browser used (services/public_url.py), which is right on any port.
+        "PUBLIC_BASE_URL_DERIVED": None if explicit_base_url or production else public_base_url,
         # Tokens are tied to the session, not to a clock: long-open pages keep working.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from config import default_public_base_url
 from scripts.supervisor import Supervisor, parse_procfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     """Start everything; a process that exits is restarted; Ctrl-C stops every process, then the embedded Redis."""
     env = dict(os.environ, FLASK_APP="app:create_app", PYTHONUNBUFFERED="1")
+    # Every process reads the same HOST and PORT: web listens there (Procfile) and config derives the
+    # default PUBLIC_BASE_URL from them, so workers build links to where web really is.
+    env.setdefault("HOST", "127.0.0.1")
+    env.setdefault("PORT", "5000")
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     server = None
@@ -27,8 +32,8 @@ def main() -> int:
         flask = [str(bin_dir / "flask")]
         subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True)
         subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True)
-        port = env.get("PORT", "5000")
-        print(f"\nOpen http://127.0.0.1:{port}/ and log in with one of the accounts above. Ctrl-C stops everything.\n")
+        print(f"\nOpen {default_public_base_url(env)}/ and log in with one of the accounts above. "
+              "Ctrl-C stops everything.\n")
         return Supervisor(parse_procfile(ROOT / "Procfile"), env=env, cwd=ROOT).run()
     except KeyboardInterrupt:
         return 0

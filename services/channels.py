@@ -10,6 +10,7 @@ from models import Channel
 from models.base import utcnow
 from services.crypto import new_token, token_digest
 from services.media_links import read_own_media
+from services.public_url import public_base_url
 from services.sandbox import sandbox_provider
 from whatsapp.base import Capabilities, ConnectionState, Provider
 from whatsapp.cloud import CloudProvider
@@ -57,7 +58,7 @@ def regenerate_webhook_tokens(channel: Channel) -> None:
 
 def webhook_url(channel: Channel) -> str:
     """The public URL the provider posts this tenant's events to."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/{channel.kind}/{channel.webhook_token}"
+    return f"{public_base_url()}/webhooks/{channel.kind}/{channel.webhook_token}"
 
 
 def set_state(channel: Channel, state: ConnectionState, *, detail: str | None = None, phone_number: str | None = None,

@@ -6,6 +6,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from models.tenancy import current_tenant_id
 from services.media_store import media_path
+from services.public_url import public_base_url, unreachable
 
 LINK_MAX_AGE = 3600
 
@@ -15,7 +16,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _prefix() -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/m/"
+    return f"{public_base_url()}/m/"
 
 
 def signed_media_url(relative_path: str) -> str:
@@ -49,14 +50,22 @@ def read_own_media(link: str, limit: int) -> bytes | None:
         return None
 
 
-def gateway_link_problem() -> str | None:
-    """Why the gateway would refuse links to PUBLIC_BASE_URL (files too large to send inline), or None."""
-    from whatsapp.gateway import INLINE_MEDIA_MAX, media_url_accepted
+def _gateway_refusal(url: str) -> str | None:
+    from whatsapp.gateway import media_url_accepted
 
-    base = current_app.config["PUBLIC_BASE_URL"]
-    if media_url_accepted(base + "/m/x"):
+    if media_url_accepted(url):
         return None
+    return "Evolution only fetches from a dotted host name or an IP address"
+
+
+def gateway_link_problem() -> str | None:
+    """Why the gateway would refuse links to our public base URL (files too large to send inline), or None."""
+    from whatsapp.gateway import INLINE_MEDIA_MAX
+
+    found = unreachable(_gateway_refusal, "/m/x")
+    if found is None:
+        return None
+    base, reason = found
     return (f"Files over {INLINE_MEDIA_MAX // 1048576} MB are sent to the gateway as links to {base}, which it "
-            "refuses: Evolution only fetches from a dotted host name or an IP address. Set PUBLIC_BASE_URL to "
-            "such an address (for example https://crm.example.com or http://10.0.0.5:5000); smaller files are "
-            "sent inline and are not affected.")
+            f"refuses: {reason}. Set PUBLIC_BASE_URL to such an address (for example https://crm.example.com "
+            "or http://10.0.0.5:5000); smaller files are sent inline and are not affected.")

@@ -7,6 +7,7 @@ from flask import current_app
 
 from core.enums import ConnectionState, MessageStatus
 from models import Channel
+from services.public_url import public_base_url
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 from services.webhook_events import store_event
 from whatsapp.sandbox import SANDBOX_NAME, SANDBOX_NUMBER, SandboxProvider, new_message_id, sandbox_body
@@ -17,7 +18,7 @@ RECEIPTS = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
 def phone_url(channel: Channel) -> str:
     """The page that plays the sandbox phone (the sandbox QR encodes it)."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/sandbox/{channel.instance_name}"
+    return f"{public_base_url()}/sandbox/{channel.instance_name}"
 
 
 def sandbox_provider(channel: Channel) -> SandboxProvider:

@@ -25,7 +25,9 @@ from services.linking import (
     test_cloud_connection,
 )
 from services.media_links import gateway_link_problem
+from services.public_url import webhook_reach_problem
 from services.qr import qr_data_uri
+from services.sandbox import phone_url
 from whatsapp.base import Capabilities, ProviderError
 
 PAGE = "settings/whatsapp.html"
@@ -48,15 +50,25 @@ def _page(form: CloudForm | None = None, status: int = 200, error: str | None = 
                   gateway_available=gateway_available(), **_status_context(channel))
 
 
+def _qr_code(channel: Channel | None, caps: Capabilities | None) -> str | None:
+    """The QR's content; a QR that is a link to our own page is rebuilt on today's base URL (port, host)."""
+    if channel is None or not channel.qr_code:
+        return None
+    return phone_url(channel) if caps is not None and caps.qr_is_link else channel.qr_code
+
+
 def _status_context(channel: Channel | None) -> dict:
     caps = _capabilities(channel)
+    qr_code = _qr_code(channel, caps)
     return {
         "caps": caps,
-        "qr_image": qr_data_uri(channel.qr_code) if channel is not None and channel.qr_code else None,
+        "qr_code": qr_code,
+        "qr_image": qr_data_uri(qr_code) if qr_code else None,
         "webhook_url": webhook_url(channel) if caps is not None and caps.webhooks else None,
         "masked_token": mask(channel.access_token) if channel is not None and channel.access_token else "",
         "masked_secret": mask(channel.app_secret) if channel is not None and channel.app_secret else "",
         "media_link_problem": gateway_link_problem() if caps is not None and caps.fetches_media_links else None,
+        "webhook_problem": webhook_reach_problem() if caps is not None and caps.manual_webhook else None,
     }
 
 
@@ -173,7 +185,12 @@ def whatsapp_qr():
 
 @bp.post("/whatsapp/sandbox")
 def whatsapp_sandbox():
-    """Link the sandbox."""
+    """Link the sandbox (refused while a WhatsApp is connected: it would do nothing or unlink it)."""
+    channel = get_channel()
+    if channel is not None and channel.is_connected:
+        already = capabilities_for(channel.kind).qr_is_link
+        return _fail(ChannelSetupError("The sandbox is linked already." if already
+                                       else "Disconnect the current WhatsApp first to use the sandbox instead."))
     try:
         start_sandbox()
     except ChannelSetupError as exc:

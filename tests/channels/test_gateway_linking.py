@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.phones import format_phone
 from tests.channels.conftest import GATEWAY_KEY
 from tests.channels.helpers import channel_of, contacts_of, messages_of
 
@@ -38,7 +39,7 @@ def test_poll_refreshes_rotating_qr_then_stops_when_linked(app, client, qr_tenan
     assert gateway.simulate_scan(channel.instance_name, number="5511912345678", name="Ana's phone")
     run_jobs()
     partial = client.get("/settings/whatsapp/status", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Connected" in partial and "5511912345678" in partial and "every 2s" not in partial
+    assert "Connected" in partial and format_phone("5511912345678") in partial and "every 2s" not in partial
     assert 'id="connection-badge"' in partial and 'hx-swap-oob="true"' in partial
     linked = channel_of(app, qr_tenant.tenant_id)
     assert linked.state == "connected" and linked.qr_code is None and linked.profile_name == "Ana's phone"
