@@ -20,8 +20,13 @@ CUSTOM = "custom"
 _NAMED_SOURCES = {"name": "name", "first_name": "name", "customer": "name", "phone": "phone", "email": "email"}
 
 
+def list_state(raw: str | None) -> str:
+    """The list filter asked for, or "all" for anything unknown."""
+    return raw if raw in queries.FILTERS else "all"
+
+
 def list_context(query: str = "", page_number: int = 1, current_id: int | None = None,
-                 version: str | None = None) -> dict:
+                 version: str | None = None, state: str = "all") -> dict:
     """The conversation list: one page of contacts, their last message and unread count.
 
     The version is read before the rows: a change committed in between then shows in the next poll,
@@ -29,10 +34,13 @@ def list_context(query: str = "", page_number: int = 1, current_id: int | None =
     """
     version = version or queries.list_version()
     per_page = current_app.config.get("INBOX_PER_PAGE", 25)
-    pagination = db.paginate(queries.conversations(query), page=page_number, per_page=per_page, error_out=False)
+    state = list_state(state)
+    pagination = db.paginate(queries.conversations(query, state), page=page_number, per_page=per_page,
+                             error_out=False)
     ids = [contact.id for contact in pagination.items]
     return {"pagination": pagination, "query": query, "current_id": current_id, "last": queries.last_messages(ids),
-            "unread": queries.unread_counts(ids), "list_version": version}
+            "unread": queries.unread_counts(ids), "list_version": version, "state": state,
+            "filters": queries.FILTERS}
 
 
 def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_error: str | None = None) -> dict:
@@ -126,14 +134,15 @@ def reply_context(contact: Contact, channel: Channel | None, *, form: ReplyForm 
         "template_error": template_error, "preview_text": preview_text, "preview_problem": preview_problem,
         # Templates come from the account: only a provider that syncs them offers them (and the sync button).
         "can_use_templates": caps is not None and caps.template_sync,
+        # Every render of the reply box (first paint, after a send, after a refusal) offers the quick replies.
+        "quick_replies": [{"shortcut": q.shortcut, "body": q.body} for q in list_quick_replies()] if is_open else [],
     }
 
 
-def conversation_context(contact: Contact, size: int = queries.THREAD_SIZE, **reply) -> dict:
-    """Everything the conversation page shows."""
+def conversation_context(contact: Contact, size: int = queries.THREAD_SIZE, *, query: str = "", state: str = "all",
+                         **reply) -> dict:
+    """Everything the conversation page shows; the list beside it keeps the search and filter it was opened from."""
     channel = get_channel()
-    context = {**list_context(current_id=contact.id), **thread_context(contact, size),
-               **reply_context(contact, channel, **reply)}
-    context["quick_replies"] = [{"shortcut": q.shortcut, "body": q.body} for q in list_quick_replies()]
-    return context
+    return {**list_context(query, current_id=contact.id, state=state), **thread_context(contact, size),
+            **reply_context(contact, channel, **reply)}
 

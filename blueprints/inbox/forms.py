@@ -44,3 +44,10 @@ class QuickReplyForm(FlaskForm):
         validators=[DataRequired("Write the text to insert."),
                     Length(max=QuickReply.BODY_MAX,
                            message=f"Quick replies can have at most {QuickReply.BODY_MAX} characters.")])
+
+
+class NewContactForm(FlaskForm):
+    """A new contact to start a conversation with; services.contacts checks the name and normalises the phone."""
+
+    name = StringField("Name")
+    phone = StringField("Phone")

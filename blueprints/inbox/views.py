@@ -7,7 +7,13 @@ from blueprints.common import get_or_404
 from blueprints.htmx import REFUSED, is_htmx, render, see_other
 from blueprints.inbox import reply_box
 from blueprints.inbox.blueprint import bp
-from blueprints.inbox.context import chosen_template, conversation_context, list_context, thread_context
+from blueprints.inbox.context import (
+    chosen_template,
+    conversation_context,
+    list_context,
+    list_state,
+    thread_context,
+)
 from blueprints.inbox.forms import ReplyForm
 from extensions import db
 from models import Contact, Message
@@ -41,7 +47,8 @@ def index():
         return _no_change()
     # The list beside an open conversation keeps it highlighted and leaves the address alone.
     current_id = request.args.get("current", type=int) if is_htmx() else None
-    context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id, version)
+    context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id, version,
+                           state=request.args.get("state"))
     return render("inbox/index.html", "inbox/_list.html", push_url=current_id is None, **context)
 
 
@@ -53,7 +60,9 @@ def conversation(contact_id: int):
     db.session.commit()
     template = chosen_template(request.args.get("template_id"))
     return render("inbox/conversation.html",
-                  **conversation_context(contact, _size(), template=template, template_form=request.args))
+                  **conversation_context(contact, _size(), query=request.args.get("q", ""),
+                                         state=list_state(request.args.get("state")),
+                                         template=template, template_form=request.args))
 
 
 @bp.get("/<int:contact_id>/thread")
