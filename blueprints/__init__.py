@@ -21,12 +21,14 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.main import bp as main_bp
     from blueprints.media import bp as media_bp
     from blueprints.sandbox import bp as sandbox_bp
+    from blueprints.segments import bp as segments_bp
     from blueprints.settings import bp as settings_bp
     from blueprints.tags import bp as tags_bp
     from blueprints.webhooks import bp as webhooks_bp
 
     for blueprint in (main_bp, auth_bp, inbox_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp, media_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(segments_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

@@ -21,6 +21,7 @@ OWNERS = {
     "message_id": "message",
     "quick_reply_id": "quick_reply",
     "event_id": "webhook_event",
+    "segment_id": "segment",
 }
 
 
@@ -30,6 +31,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     from models.base import utcnow
     from services.channels import ensure_channel
     from services.media_store import save_media
+    from services.segments import save_segment
 
     with in_tenant(tenant_id):
         contact = make_contact(name="Owned contact", notes="keep me")
@@ -45,8 +47,9 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
                              failed_at=utcnow(), error="KeyError: 'entry'", attempts=1)
         db.session.add_all([message, quick_reply, event])
         db.session.flush()
+        segment = save_segment("Owned segment", {"version": 1, "conditions": [{"op": "tags_any", "tags": [tag.id]}]})
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
-                "webhook_event": event.id}
+                "webhook_event": event.id, "segment": segment.id}
 
 
 def snapshot(app) -> str:
