@@ -1,9 +1,12 @@
 """The navigation badge: how a channel's link state reads on every page."""
 from __future__ import annotations
 
+import hashlib
+
 from core.enums import ConnectionState
 from models import Channel
 from services.channels import ChannelSetupError, capabilities_for
+from services.phones import format_phone
 
 _BADGES = {
     ConnectionState.CONNECTED: ("badge-on", "Connected"),
@@ -13,6 +16,19 @@ _BADGES = {
     ConnectionState.ERROR: ("badge-bad", "Needs attention"),
     ConnectionState.NOT_CONFIGURED: ("badge-off", "Not linked"),
 }
+
+# Seconds between badge polls: quick while a link is being made, relaxed otherwise (a lost link
+# still shows within one interval on every open page).
+POLL_PENDING = 2
+POLL_SETTLED = 10
+
+
+def badge_version(channel: Channel | None) -> str:
+    """Changes when the badge would read differently: the link state or the linked number."""
+    state = channel.state if channel is not None else ConnectionState.NOT_CONFIGURED.value
+    phone = (channel.phone_number or "") if channel is not None else ""
+    # The number is hashed so poll URLs (and the access logs) do not carry it.
+    return f"{state}.{hashlib.sha1(phone.encode()).hexdigest()[:8]}"
 
 
 def badge_for(channel: Channel | None) -> dict:
@@ -25,5 +41,6 @@ def badge_for(channel: Channel | None) -> dict:
         name = None  # the badge is on every page, error pages included: it never raises
     title = f"WhatsApp {name}: {label}" if name else "WhatsApp: not linked"
     if channel is not None and channel.is_connected and channel.phone_number:
-        title += f" ({channel.phone_number})"
-    return {"css": css, "label": label, "title": title, "state": state.value}
+        title += f" ({format_phone(channel.phone_number)})"
+    return {"css": css, "label": label, "title": title, "state": state.value, "version": badge_version(channel),
+            "every": POLL_PENDING if state == ConnectionState.PENDING else POLL_SETTLED}

@@ -5,11 +5,12 @@ real webhooks.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from sqlalchemy import func, select
 
 from blueprints.htmx import see_other
 from extensions import db
@@ -21,6 +22,7 @@ from services.sandbox import simulate_inbound, simulate_scan
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 TEXT_MAX = 4096
+SHOWN = 20
 
 
 @contextmanager
@@ -44,20 +46,42 @@ def phone(instance: str):
         return _phone_page(channel, request.args)
 
 
-def _phone_page(channel: Channel, form, errors: list[str] | None = None, status: int = 200):
-    """The phone screen with the last messages the business sent through the sandbox (and any errors).
+def _sandbox_messages():
+    """Outbound messages that went through the sandbox itself.
 
-    The page needs no login, so it shows only what went through the sandbox itself, never what the
+    The page needs no login, so it shows only what went through the sandbox, never what the
     workspace sent to real customers over another channel.
     """
-    outbound = db.session.scalars(
-        select(Message)
-        .where(Message.direction == Message.OUTBOUND, Message.channel_kind.in_(kinds_with("qr_is_link")))
-        .order_by(Message.id.desc())
-        .limit(20)
-    ).all()
-    return render_template("sandbox/phone.html", channel=channel, outbound=outbound, form=form,
-                           errors=errors), status
+    return select(Message).where(Message.direction == Message.OUTBOUND,
+                                 Message.channel_kind.in_(kinds_with("qr_is_link")))
+
+
+def _screen_version(channel: Channel) -> str:
+    """Changes when the link state changes or a sandbox message is added or changes state (its receipts)."""
+    shown = _sandbox_messages().subquery()
+    count, newest, top = db.session.execute(
+        select(func.count(shown.c.id), func.max(shown.c.updated_at), func.max(shown.c.id))).one()
+    parts = (channel.state, channel.phone_number, count, newest, top)
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def _screen_context(channel: Channel, form) -> dict:
+    outbound = db.session.scalars(_sandbox_messages().order_by(Message.id.desc()).limit(SHOWN)).all()
+    return {"channel": channel, "outbound": outbound, "form": form, "version": _screen_version(channel)}
+
+
+def _phone_page(channel: Channel, form, errors: list[str] | None = None, status: int = 200):
+    """The phone screen with the last messages the business sent through the sandbox (and any errors)."""
+    return render_template("sandbox/phone.html", errors=errors, **_screen_context(channel, form)), status
+
+
+@bp.get("/<instance>/screen")
+def screen(instance: str):
+    """The polled part of the phone: link state and what arrived; 204 while nothing changed."""
+    with sandbox_scope(instance) as channel:
+        if request.args.get("v") == _screen_version(channel):
+            return Response(status=204)
+        return render_template("sandbox/_screen.html", **_screen_context(channel, {}))
 
 
 @bp.post("/<instance>/scan")
