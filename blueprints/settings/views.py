@@ -30,6 +30,8 @@ def account():
             name=form.name.data, default_region=form.default_region.data,
             opt_out_keywords=form.opt_out_keywords.data, opt_in_keywords=form.opt_in_keywords.data,
             retention_days=form.retention_days.data, retention_max_messages=form.retention_max_messages.data,
+            # A post without the field (an older page, a script) keeps the zone instead of resetting it.
+            time_zone=form.time_zone.data if "time_zone" in request.form else None,
         )
         try:
             save_settings(tenant, settings)
