@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from extensions import db
 from models import Contact, Segment, Tenant
@@ -97,7 +98,9 @@ def preview(segment_or_filter: Segment | dict[str, Any], size: int = PREVIEW_SIZ
     zone = _zone()
     criterion = _criterion(segment_or_filter, zone)
     total, reachable = db.session.execute(_counts(criterion)).one()
-    first = (select(Contact).where(criterion).order_by(Contact.created_at.desc(), Contact.id.desc()).limit(size))
+    # The preview shows no tags: skip the relationship's selectin query (it still loads if a page asks).
+    first = (select(Contact).where(criterion).options(lazyload(Contact.tags))
+             .order_by(Contact.created_at.desc(), Contact.id.desc()).limit(size))
     return Preview(int(total), int(reachable), list(db.session.scalars(first)))
 
 
