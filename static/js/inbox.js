@@ -46,13 +46,18 @@
   });
 
   // -- quick replies: the picker and /shortcut expansion -------------------------------------------
-  function quickReplies() {
+  function quickReplyList() {
     var data = document.getElementById("quick-replies-data");
-    if (!data) { return {}; }
-    var byShortcut = {};
+    if (!data) { return []; }
     try {
-      JSON.parse(data.textContent).forEach(function (item) { byShortcut[item.shortcut.toLowerCase()] = item.body; });
-    } catch (e) { return {}; }
+      var items = JSON.parse(data.textContent);
+      return Array.isArray(items) ? items : [];
+    } catch (e) { return []; }
+  }
+
+  function quickReplies() {
+    var byShortcut = {};
+    quickReplyList().forEach(function (item) { byShortcut[item.shortcut.toLowerCase()] = item.body; });
     return byShortcut;
   }
 
@@ -88,9 +93,127 @@
 
   var SHORTCUT = /(^|\s)\/([A-Za-z0-9_-]{1,30})$/;
 
+  // -- suggestions: while "/th" is typed, a listbox under the box offers the quick replies starting so -----
+  var PARTIAL = /(^|\s)\/([A-Za-z0-9_-]{0,30})$/;
+  var SUGGESTIONS_MAX = 6;
+  var suggested = [];
+  var active = -1;
+
+  function isReplyArea(el) { return el && el.matches && el.matches("textarea[data-quick-replies]"); }
+
+  function suggestionList() { return document.getElementById("quick-reply-suggestions"); }
+
+  function typedShortcut(area) {
+    if (area.selectionStart !== area.selectionEnd) { return null; }
+    var match = PARTIAL.exec(area.value.slice(0, area.selectionStart));
+    return match ? match[2] : null;
+  }
+
+  function closeSuggestions(area) {
+    var list = suggestionList();
+    suggested = [];
+    active = -1;
+    if (list) { list.hidden = true; list.textContent = ""; }
+    if (area) { area.setAttribute("aria-expanded", "false"); area.removeAttribute("aria-activedescendant"); }
+  }
+
+  function highlight(area, index) {
+    var list = suggestionList();
+    active = index;
+    list.querySelectorAll("[role=option]").forEach(function (option, i) {
+      option.setAttribute("aria-selected", i === index ? "true" : "false");
+      if (i === index) { option.scrollIntoView({ block: "nearest" }); }
+    });
+    if (index >= 0) { area.setAttribute("aria-activedescendant", "quick-reply-option-" + index); }
+    else { area.removeAttribute("aria-activedescendant"); }
+  }
+
+  function showSuggestions(area) {
+    var list = suggestionList();
+    var typed = typedShortcut(area);
+    if (!list || typed === null) { closeSuggestions(area); return; }
+    var prefix = typed.toLowerCase();
+    suggested = quickReplyList().filter(function (item) {
+      return item.shortcut.toLowerCase().indexOf(prefix) === 0;
+    }).slice(0, SUGGESTIONS_MAX);
+    if (!suggested.length) { closeSuggestions(area); return; }
+    list.textContent = "";
+    suggested.forEach(function (item, index) {
+      var option = document.createElement("li");
+      option.id = "quick-reply-option-" + index;
+      option.setAttribute("role", "option");
+      option.setAttribute("data-index", String(index));
+      var name = document.createElement("strong");
+      name.textContent = "/" + item.shortcut;
+      var body = document.createElement("span");
+      body.className = "muted";
+      body.textContent = item.body;
+      option.appendChild(name);
+      option.appendChild(body);
+      list.appendChild(option);
+    });
+    list.hidden = false;
+    area.setAttribute("aria-expanded", "true");
+    // A bare "/" may start an ordinary line: Enter picks only once a letter narrowed the list (arrows always work).
+    highlight(area, typed ? 0 : -1);
+  }
+
+  function chooseSuggestion(area, index) {
+    var item = suggested[index];
+    var typed = typedShortcut(area);
+    if (!item || typed === null) { closeSuggestions(area); return; }
+    var end = area.selectionStart;
+    closeSuggestions(area);
+    insertAtCaret(area, item.body, end - typed.length - 1, end);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (isReplyArea(event.target)) { showSuggestions(event.target); }
+  });
+
+  document.addEventListener("keyup", function (event) {
+    // Moving the caret can step into or out of a /shortcut.
+    if (isReplyArea(event.target) && /^(ArrowLeft|ArrowRight|Home|End)$/.test(event.key)) {
+      showSuggestions(event.target);
+    }
+  });
+
+  document.addEventListener("focusout", function (event) {
+    if (isReplyArea(event.target)) { closeSuggestions(event.target); }
+  });
+
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target.closest && event.target.closest("#quick-reply-suggestions [role=option]");
+    if (!option) { return; }
+    event.preventDefault();  // keep the focus (and the caret) in the reply box
+    var area = document.getElementById("reply-body");
+    if (area) { chooseSuggestion(area, Number(option.getAttribute("data-index"))); }
+  });
+
+  // Returns true when the key was meant for the open suggestion list.
+  function suggestionKey(area, event) {
+    var list = suggestionList();
+    if (!list || list.hidden || !suggested.length) { return false; }
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      highlight(area, (active + step + suggested.length + (active < 0 && step < 0 ? 1 : 0)) % suggested.length);
+      return true;
+    }
+    if (event.key === "Escape") { closeSuggestions(area); return true; }
+    if ((event.key === "Enter" || event.key === "Tab") && active >= 0 && !event.shiftKey) {
+      chooseSuggestion(area, active);
+      return true;
+    }
+    return false;
+  }
+
   document.addEventListener("keydown", function (event) {
     var area = event.target;
-    if (!area.matches || !area.matches("textarea[data-quick-replies]")) { return; }
+    if (!isReplyArea(area)) { return; }
+    if (!event.ctrlKey && !event.metaKey && !event.altKey && suggestionKey(area, event)) {
+      event.preventDefault();
+      return;
+    }
     if ((event.key === "Enter") && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       if (area.form.requestSubmit) { area.form.requestSubmit(); } else { area.form.submit(); }
