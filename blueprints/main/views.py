@@ -1,15 +1,17 @@
-"""The home route."""
+"""The home route: the getting-started checklist and the workspace's counts."""
 from __future__ import annotations
 
 from flask import redirect, url_for
 from flask_login import current_user
 
+from blueprints.htmx import render
 from blueprints.main.blueprint import bp
+from services.dashboard import overview
 
 
 @bp.route("/")
 def home():
-    """Logged-in users land on their contacts; everybody else on the login page."""
-    if current_user.is_authenticated:
-        return redirect(url_for("contacts.index"))
-    return redirect(url_for("auth.login"))
+    """Logged-in users see their home page; everybody else goes to the login page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render("main/home.html", overview=overview())
