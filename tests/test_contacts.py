@@ -1,5 +1,7 @@
-"""Contacts: create, validate, search, paginate, edit, delete, tag inline."""
+"""Contacts: create, validate, search, paginate, edit, delete, tag inline, start a conversation."""
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -171,3 +173,44 @@ def test_tagging_with_another_tenants_tag_is_refused(client, owner, create_user,
     response = client.post(f"/contacts/{contact_id}/tags", data={"tag_id": foreign_tag}, headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "theirs" not in response.get_data(as_text=True)
+
+
+def test_percent_and_underscore_in_a_search_are_literal(client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        make_contact(name="100% Cotton", email="sales@cotton.example")
+        make_contact(name="1000 Cotton Bales")
+        make_contact(name="Plain Shop", email="first_last@shop.example")
+        make_contact(name="Other Shop", email="firstxlast@shop.example")
+    headers = {"HX-Request": "true", "HX-Target": "contact-results"}
+    percent = client.get("/contacts/?q=100%25", headers=headers).get_data(as_text=True)
+    assert "100% Cotton" in percent and "1000 Cotton Bales" not in percent
+    underscore = client.get("/contacts/?q=FIRST_", headers=headers).get_data(as_text=True)
+    assert "Plain Shop" in underscore and "Other Shop" not in underscore
+    # Case still does not matter, and a lone wildcard character finds only what contains it.
+    assert "100% Cotton" in client.get("/contacts/?q=%25+cotton", headers=headers).get_data(as_text=True)
+    lone = client.get("/contacts/?q=_", headers=headers).get_data(as_text=True)
+    assert "Plain Shop" in lone and "1 contact matching" in lone
+
+
+def test_message_buttons_open_the_conversation(client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact_id = make_contact(name="Ana Souza").id
+    listed = client.get("/contacts/").get_data(as_text=True)
+    assert f'href="/inbox/{contact_id}" role="button"' in listed and 'aria-label="Message Ana Souza"' in listed
+    detail = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert f'<a href="/inbox/{contact_id}" role="button">Message</a>' in detail
+
+
+def test_contact_pages_show_international_phones_and_local_times(client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact = make_contact(name="Ben", phone="+14155550123", opted_out=True)
+        contact.opted_out_at = contact.created_at
+        contact_id = contact.id
+    listed = client.get("/contacts/").get_data(as_text=True)
+    assert '<td class="tel">+1 415-555-0123</td>' in listed
+    detail = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "+1 415-555-0123" in detail and "+14155550123" not in detail
+    # Added, updated and opted-out times are <time> elements static/js/app.js shows in the reader's zone.
+    assert detail.count('data-local="datetime"') == 3
+    assert re.search(r'<dt>Opted out</dt><dd><time datetime="[^"]+\+00:00" data-local="datetime"', detail)
+    assert not re.search(r"\d\d:\d\d UTC</dd>", detail)  # no bare UTC text outside a <time>
