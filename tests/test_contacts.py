@@ -214,3 +214,14 @@ def test_contact_pages_show_international_phones_and_local_times(client, owner, 
     assert detail.count('data-local="datetime"') == 3
     assert re.search(r'<dt>Opted out</dt><dd><time datetime="[^"]+\+00:00" data-local="datetime"', detail)
     assert not re.search(r"\d\d:\d\d UTC</dd>", detail)  # no bare UTC text outside a <time>
+
+
+def test_edit_form_shows_the_phone_as_pages_do_and_saves_it_unchanged(app, client, owner, in_tenant):
+    with in_tenant(owner.tenant_id):
+        contact_id = make_contact(name="Ben", phone="+14155550123").id
+    form = client.get(f"/contacts/{contact_id}/edit").get_data(as_text=True)
+    assert 'value="+1 415-555-0123"' in form
+    saved = client.post(f"/contacts/{contact_id}/edit", data={"name": "Ben", "phone": "+1 415-555-0123"})
+    assert saved.status_code == 303
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        assert db.session.get(Contact, contact_id).phone == "+14155550123"

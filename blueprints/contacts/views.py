@@ -21,6 +21,7 @@ from services.contacts import (
     search_contacts,
 )
 from services.errors import Invalid
+from services.phones import format_phone
 from services.tags import all_tags
 
 
@@ -91,6 +92,7 @@ def edit(contact_id: int):
     form = ContactForm(obj=contact if request.method == "GET" else None)
     form.tags.choices = [(t.id, t.name) for t in all_tags()]
     if request.method == "GET":
+        form.phone.data = format_phone(contact.phone)  # the same international format the pages show
         form.tags.data = [t.id for t in contact.tags]
         form.custom_fields.data = format_custom_fields(contact.custom_fields)
     if _save(form, contact) is not None:
