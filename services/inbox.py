@@ -62,7 +62,9 @@ def _matches(text_query: str, *, message_text: bool, email: bool = False):
     if digits and _PHONE_LIKE.fullmatch(text_query):
         conditions.append(Contact.phone.like(contains_pattern(digits), escape=ESCAPE))
     if message_text:
-        conditions.append(exists().where(Message.contact_id == Contact.id, Message.body.ilike(pattern, escape=ESCAPE)))
+        # Uncorrelated on purpose: PostgreSQL runs it once through the trigram index, where a correlated EXISTS
+        # inside this OR would be re-run per contact over all of that contact's messages.
+        conditions.append(Contact.id.in_(select(Message.contact_id).where(Message.body.ilike(pattern, escape=ESCAPE))))
     return or_(*conditions)
 
 

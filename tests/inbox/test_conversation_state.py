@@ -13,6 +13,7 @@ from models.base import utcnow
 from models.tenancy import tenant_scope
 from services.channels import ensure_channel
 from services.inbound import apply_events
+from services.inbox import conversations
 from tests.factories import make_contact
 from tests.inbox.conftest import HX, add_message, hx
 from tests.inbox.test_conversations import names_in_order
@@ -192,3 +193,29 @@ def test_percent_and_underscore_are_literal_in_the_search(client, owner, in_tena
     assert search("A_1") == ["Under_Score"]
     assert search("under_") == ["Under_Score"]
     assert search("_") == ["Under_Score"]
+
+
+def _search_plan(app, tenant_id: int, connection=None) -> str:
+    """EXPLAIN of the inbox search for a text, with sequential scans priced out (the tables are nearly empty)."""
+    with app.app_context(), tenant_scope(tenant_id):
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the trigram index exists on PostgreSQL only")
+        sql = conversations("umbrella_50%").compile(db.engine, compile_kwargs={"literal_binds": True})
+        conn = connection or db.session.connection()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        db.session.rollback()
+    return plan
+
+
+def test_message_search_is_shaped_for_the_trigram_index(app, owner, owner_engine):
+    """Read beneath row-level security (as the owner), the search runs once through ix_messages_body_trgm."""
+    with owner_engine.begin() as connection:
+        plan = _search_plan(app, owner.tenant_id, connection)
+    assert "ix_messages_body_trgm" in plan, plan
+
+
+@pytest.mark.xfail(strict=True, reason="ILIKE (texticlike) is not LEAKPROOF, so under row-level security PostgreSQL "
+                                       "filters by tenant first and cannot use the trigram index")
+def test_message_search_uses_the_trigram_index_under_row_level_security(app, owner):
+    assert "ix_messages_body_trgm" in _search_plan(app, owner.tenant_id)
