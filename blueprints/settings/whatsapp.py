@@ -25,6 +25,7 @@ from services.linking import (
     test_cloud_connection,
 )
 from services.media_links import gateway_link_problem
+from services.phones import format_phone
 from services.public_url import webhook_reach_problem
 from services.qr import qr_data_uri
 from services.sandbox import phone_url
@@ -121,7 +122,7 @@ def whatsapp_cloud_test():
         message = exc.message if isinstance(exc, ProviderError) else str(exc)
         return _respond("error", f"Connection failed: {message}")
     db.session.commit()
-    details = (f"{status.phone_number or ''} · {status.verified_name or 'no verified name'} · "
+    details = (f"{format_phone(status.phone_number)} · {status.verified_name or 'no verified name'} · "
                f"quality {status.quality or 'unknown'}")
     return _respond("success", f"Connected: {details}")
 
