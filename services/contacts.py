@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -172,5 +172,6 @@ def search_contacts(query: str = "", tag_id: int | None = None) -> Select:
             conditions.append(Contact.phone.like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
     if tag_id is not None:
-        stmt = stmt.where(exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag_id == tag_id))
+        stmt = stmt.where(select(ContactTag.id).where(ContactTag.contact_id == Contact.id,
+                                                     ContactTag.tag_id == tag_id).exists())
     return stmt

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
 from core.enums import ConversationStatus, Direction, MessageStatus
 from extensions import db
@@ -43,7 +43,7 @@ def overview(now: datetime | None = None) -> Overview:
     open_conversations = db.session.scalar(
         select(func.count(Contact.id)).where(
             Contact.conversation_status == ConversationStatus.OPEN,
-            exists().where(Message.contact_id == Contact.id),
+            select(Message.id).where(Message.contact_id == Contact.id).exists(),
         )
     ) or 0
     sent_recently = db.session.scalar(
@@ -51,7 +51,6 @@ def overview(now: datetime | None = None) -> Overview:
             Message.direction == Direction.OUTBOUND, Message.status.in_(SENT_STATUSES), Message.created_at >= since,
         )
     ) or 0
-    # A plain SELECT of the entity: the tenant scope does not reach into a bare `select(exists())`.
     has_sent = db.session.scalar(select(Message.id).where(Message.direction == Direction.OUTBOUND).limit(1)) is not None
     return Overview(
         whatsapp_linked=channel is not None and channel.is_connected, has_contacts=contacts > 0, has_sent=has_sent,

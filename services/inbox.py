@@ -5,7 +5,7 @@ import hashlib
 import re
 import time
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from core.enums import ConversationStatus
 from extensions import db
@@ -43,8 +43,9 @@ _PHONE_LIKE = re.compile(r"[\d\s()+.-]+")
 
 def _unread():
     """Criterion: the contact has an inbound message newer than its read mark."""
-    return exists().where(Message.contact_id == Contact.id, Message.direction == Message.INBOUND,
-                          or_(Contact.last_read_at.is_(None), Message.created_at > Contact.last_read_at))
+    return select(Message.id).where(
+        Message.contact_id == Contact.id, Message.direction == Message.INBOUND,
+        or_(Contact.last_read_at.is_(None), Message.created_at > Contact.last_read_at)).exists()
 
 
 def _matches(text_query: str, *, message_text: bool, email: bool = False):
@@ -71,7 +72,7 @@ def _matches(text_query: str, *, message_text: bool, email: bool = False):
 def conversations(query: str = "", state: str = "all") -> Select:
     """Contacts with messages, newest first, in `state` (one of FILTERS), matching `query` (name, phone, text)."""
     stmt = (select(Contact)
-            .where(exists().where(Message.contact_id == Contact.id))
+            .where(select(Message.id).where(Message.contact_id == Contact.id).exists())
             .order_by(func.coalesce(Contact.last_message_at, _latest_message_at()).desc(), Contact.id.desc()))
     if state in (ConversationStatus.OPEN, ConversationStatus.RESOLVED):
         stmt = stmt.where(Contact.conversation_status == state)

@@ -80,3 +80,15 @@ def test_only_adapters_and_the_factory_compare_channel_kinds():
             if TEMPLATE_KIND.search(line):
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert not offenders, "branches on the channel kind (ask capabilities_for instead):\n" + "\n".join(offenders)
+
+
+# `exists().where(...)` builds its subquery in Core, where the tenant criteria never reach: on SQLite (no
+# row-level security) `select(exists().where(Message.id == 1))` sees every tenant's rows. The scoped form
+# is `select(Model.id).where(...).exists()`.
+BARE_EXISTS = re.compile(r"\bexists\(\)\s*\.where\(")
+
+
+def test_subqueries_are_built_from_scoped_selects():
+    offenders = [rel for rel, source in python_files()
+                 if not rel.startswith("bench/") and BARE_EXISTS.search("\n".join(_code_lines(source)))]
+    assert offenders == []

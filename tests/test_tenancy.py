@@ -160,3 +160,15 @@ def test_scoping_is_switched_on_by_init_app_not_by_importing_models(app):
         assert event.contains(engine, "before_cursor_execute", tenancy_rls._apply_tenant_settings)
     else:
         assert event.contains(engine, "connect", tenancy._sqlite_foreign_keys)
+
+
+def test_exists_subqueries_built_from_a_select_are_scoped(app, two_tenants):
+    """The form the codebase rules require: another tenant's row is invisible inside EXISTS."""
+    other_contact = two_tenants["b"]["contacts"][0]
+    own_contact = two_tenants["a"]["contacts"][0]
+    with app.app_context(), tenant_scope(two_tenants["a"]["tenant"]):
+        def visible(contact_id):
+            return db.session.scalar(select(select(Contact.id).where(Contact.id == contact_id).exists()))
+
+        assert visible(own_contact) is True
+        assert visible(other_contact) is False

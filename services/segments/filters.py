@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 
 from extensions import db
 from models import Contact, ContactTag, Tag
@@ -40,7 +40,7 @@ class Operator:
 
 def _has_tag(tag_ids) -> ColumnElement[bool]:
     # Correlated on the contact; the tenant scope adds contact_tags.tenant_id, which leads the indexes.
-    return exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag_id.in_(tag_ids))
+    return select(ContactTag.id).where(ContactTag.contact_id == Contact.id, ContactTag.tag_id.in_(tag_ids)).exists()
 
 
 def _tags_all(c, _zone):
@@ -88,7 +88,7 @@ def register_operator(name: str, operator: Operator) -> None:
     """Extension point for conditions on other aggregates.
 
     Deals do not exist yet; when they do, their module registers "has_open_deal" here with a compile
-    function returning `exists().where(Deal.contact_id == Contact.id, Deal.is_open)`. Until then that
+    function returning `select(Deal.id).where(Deal.contact_id == Contact.id, Deal.is_open).exists()`. Until then that
     operator is unknown, and validation refuses it like any other unknown operator.
     """
     if name in OPERATORS:
