@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -19,6 +19,8 @@ from services.text_search import ESCAPE, contains_pattern
 CUSTOM_FIELD_KEY_MAX = 50
 CUSTOM_FIELD_VALUE_MAX = 500
 CUSTOM_FIELDS_MAX = 50
+# What a typed phone number may look like: digits, spaces, dashes, dots, brackets and a plus.
+_PHONE_LIKE = re.compile(r"[\d\s()+.-]+")
 
 
 @dataclass
@@ -158,9 +160,9 @@ def remove_tag(contact: Contact, tag: Tag) -> None:
         db.session.expire(contact, ["tags"])
 
 
-def search_contacts(query: str = "", tag_id: int | None = None) -> Select:
-    """SELECT of contacts matching `query` (name, phone, email) and `tag_id`, newest first."""
-    stmt = select(Contact).order_by(Contact.created_at.desc(), Contact.id.desc())
+def search_contacts(query: str = "", tag_id: int | None = None, *criteria: ColumnElement[bool]) -> Select:
+    """SELECT of contacts matching `query` (name, phone, email), `tag_id` and any `criteria`, newest first."""
+    stmt = select(Contact).where(*criteria).order_by(Contact.created_at.desc(), Contact.id.desc())
     text = (query or "").strip()
     if text:
         # What was typed is literal: % and _ are characters here, not wildcards.
@@ -168,7 +170,8 @@ def search_contacts(query: str = "", tag_id: int | None = None) -> Select:
         digits = re.sub(r"\D", "", text)
         conditions = [func.lower(Contact.name).like(like, escape=ESCAPE),
                       func.lower(Contact.email).like(like, escape=ESCAPE)]
-        if digits:
+        # Only text that reads as a number searches phones: "sven.50018" is an email, not "%50018%".
+        if digits and _PHONE_LIKE.fullmatch(text):
             conditions.append(Contact.phone.like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
     if tag_id is not None:

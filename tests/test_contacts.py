@@ -225,3 +225,18 @@ def test_edit_form_shows_the_phone_as_pages_do_and_saves_it_unchanged(app, clien
     assert saved.status_code == 303
     with app.app_context(), tenant_scope(owner.tenant_id):
         assert db.session.get(Contact, contact_id).phone == "+14155550123"
+
+
+def test_digits_inside_an_email_do_not_search_phones(app, in_tenant, create_user):
+    from extensions import db
+    from services.contacts import search_contacts
+    from tests.factories import make_contact
+
+    user = create_user()
+    with in_tenant(user.tenant_id):
+        make_contact(name="Sven", phone="+14155550018", email="sven.50018@example.com")
+        make_contact(name="Other", phone="+14150018000", email="other@example.com")  # holds 50018
+        found = [c.name for c in db.session.scalars(search_contacts("sven.50018"))]
+        by_phone = [c.name for c in db.session.scalars(search_contacts("555-0018"))]
+    assert found == ["Sven"]
+    assert by_phone == ["Sven"]

@@ -9,7 +9,7 @@ from blueprints.contacts.blueprint import bp
 from blueprints.contacts.forms import ContactForm
 from blueprints.htmx import REFUSED, is_htmx, render, see_other
 from extensions import db
-from models import Contact, Tag
+from models import Contact, Segment, Tag
 from services.contacts import (
     ContactInput,
     add_tag,
@@ -22,23 +22,28 @@ from services.contacts import (
 )
 from services.errors import Invalid
 from services.phones import format_phone
+from services.segments import all_segments
+from services.segments import criterion as segment_criterion
 from services.tags import all_tags
 
 
-def _tag_filter() -> int | None:
-    raw = request.args.get("tag", "")
+def _id_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
     return int(raw) if raw.isdigit() else None
 
 
 @bp.get("/")
 def index():
-    """Contact list with active search, tag filter and pagination."""
+    """Contact list with active search, tag and segment filters, and pagination."""
     query = request.args.get("q", "")
-    tag_id = _tag_filter()
+    tag_id, segment_id = _id_arg("tag"), _id_arg("segment")
+    # Another workspace's segment id is as unknown here as a made-up one.
+    segment = get_or_404(Segment, segment_id) if segment_id is not None else None
+    criteria = [segment_criterion(segment)] if segment is not None else []
     per_page = current_app.config["CONTACTS_PER_PAGE"]
-    pagination = db.paginate(search_contacts(query, tag_id), per_page=per_page, error_out=False)
+    pagination = db.paginate(search_contacts(query, tag_id, *criteria), per_page=per_page, error_out=False)
     return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
-                  tag_id=tag_id, tags=all_tags())
+                  tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments())
 
 
 def _form_input(form: ContactForm) -> ContactInput:

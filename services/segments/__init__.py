@@ -28,8 +28,8 @@ from services.segments.filters import (
     validate_definition,
 )
 
-__all__ = ["OPERATORS", "Operator", "Preview", "all_segments", "audience", "count_matching", "delete_segment",
-           "empty_definition", "matching_contacts", "preview", "register_operator", "save_segment",
+__all__ = ["OPERATORS", "Operator", "Preview", "all_segments", "audience", "count_matching", "criterion",
+           "delete_segment", "empty_definition", "matching_contacts", "preview", "register_operator", "save_segment",
            "segments_with_counts", "validate_definition"]
 
 PREVIEW_SIZE = 10
@@ -54,6 +54,11 @@ def _criterion(segment_or_filter: Segment | dict[str, Any], zone: ZoneInfo | Non
     else:
         definition = validate_definition(segment_or_filter)
     return compile_definition(definition, zone or _zone())
+
+
+def criterion(segment: Segment):
+    """The segment's condition on Contact, for lists that filter by it (the contacts list)."""
+    return _criterion(segment)
 
 
 def audience(segment_or_filter: Segment | dict[str, Any], *, for_bulk: bool = True) -> Select:

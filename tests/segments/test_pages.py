@@ -43,8 +43,8 @@ def saved(app, tenant_id) -> list[tuple[str, dict]]:
 
 
 def list_rows(html: str) -> list[tuple[str, str, str]]:
-    return re.findall(r'<a href="/segments/\d+/edit">([^<]+)</a></td>\s*<td data-count>(\d+)</td>\s*<td>(\d+)</td>',
-                      html)
+    return re.findall(r'<a href="/segments/\d+/edit">([^<]+)</a></td>\s*'
+                      r'<td data-count><a [^>]+>(\d+)</a></td>\s*<td>(\d+)</td>', html)
 
 
 def test_list_shows_live_counts(client, owner, shop, in_tenant):
@@ -191,3 +191,25 @@ def test_the_page_loads_its_own_script_and_styles_only(client, owner):
     page = client.get("/segments/new").text
     assert '<script src="/static/js/segments.js" defer></script>' in page
     assert "<script>" not in page and " style=" not in page and "onclick" not in page
+
+
+def contact_names(html: str) -> list[str]:
+    return re.findall(r'<a href="/contacts/\d+">([^<]+)</a>', html)
+
+
+def test_the_contacts_list_filters_by_a_segment(client, owner, shop, in_tenant):
+    with in_tenant(owner.tenant_id):
+        leads = save_segment("Leads", flt({"op": "tags_any", "tags": [shop["lead"]]})).id
+    assert f'href="/contacts/?segment={leads}"' in client.get("/segments/").text
+    page = client.get(f"/contacts/?segment={leads}")
+    assert page.status_code == 200 and contact_names(page.text) == ["Lena Lead"]
+    # Combined with the search box: one query, both conditions.
+    assert contact_names(client.get(f"/contacts/?segment={leads}&q=vip", headers=HX).text) == []
+    assert len(contact_names(client.get("/contacts/").text)) == 12
+
+
+def test_another_tenants_segment_filters_nothing_it_is_not_found(client, owner, shop, create_user, in_tenant):
+    other = create_user()
+    with in_tenant(other.tenant_id):
+        theirs = save_segment("Theirs", flt({"op": "name_contains", "text": "Vip"})).id
+    assert client.get(f"/contacts/?segment={theirs}").status_code == 404
