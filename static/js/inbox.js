@@ -1,22 +1,7 @@
-// Inbox behaviour on top of HTMX: local times, keeping the thread scrolled, quick replies and template sources.
+// Inbox behaviour on top of HTMX: keeping the thread scrolled, quick replies and template sources
+// (app.js shows times in the reader's zone on every page).
 (function () {
   "use strict";
-
-  // -- times: the server renders UTC; show the reader's own clock ------------------------------------
-  function localizeTimes(root) {
-    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
-      var at = new Date(el.getAttribute("datetime"));
-      if (isNaN(at)) { return; }
-      var kind = el.getAttribute("data-local");
-      if (kind === "time") {
-        el.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      } else if (kind === "date") {
-        el.textContent = at.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-      } else {
-        el.textContent = at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-      }
-    });
-  }
 
   // -- the thread: stay at the bottom when already there, otherwise keep the reader's place ----------
   var scrollState = null;
@@ -35,7 +20,6 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    localizeTimes(document);
     var box = chatScroll();
     if (box && scrollState && document.getElementById("thread")) {
       box.scrollTop = scrollState.atBottom ? box.scrollHeight : box.scrollHeight - scrollState.fromBottom;
@@ -253,9 +237,8 @@
     }
   });
 
-  // -- first paint: local times and the newest message in view --------------------------------------
+  // -- first paint: the newest message in view ------------------------------------------------------
   document.addEventListener("DOMContentLoaded", function () {
-    localizeTimes(document);
     var box = chatScroll();
     if (box) { box.scrollTop = box.scrollHeight; }
   });
