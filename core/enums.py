@@ -67,3 +67,26 @@ class ConversationStatus(StrEnum):
 
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class BroadcastStatus(StrEnum):
+    """A broadcast's life: drafted, maybe scheduled, sending (or paused), then completed or cancelled."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class RecipientState(StrEnum):
+    """One recipient of a broadcast; once sent, delivery and read receipts live on its message."""
+
+    QUEUED = "queued"
+    SENDING = "sending"    # claimed by a batch: its send may have left, so it is never claimed again blindly
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"    # interrupted after the request left: may have been delivered, not resent
+    SKIPPED = "skipped"    # never sent, with the reason (opted out, window closed, ...)
+    CANCELLED = "cancelled"

@@ -1,5 +1,6 @@
 """Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
 from models import tenancy, tenancy_rls, user
+from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
 from models.message import Message
@@ -12,8 +13,9 @@ from models.tenant import Tenant
 from models.user import User
 from models.webhook_event import WebhookEvent
 
-__all__ = ["Channel", "Contact", "ContactTag", "Message", "MessageTemplate", "QuickReply", "Segment", "Tag", "Tenant",
-           "TenantScopeError", "TenantScoped", "User", "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
+__all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "Message", "MessageTemplate",
+           "QuickReply", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User", "WebhookEvent",
+           "init_app", "tenant_scope", "unscoped"]
 
 
 def init_app(app) -> None:
