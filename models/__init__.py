@@ -6,6 +6,7 @@ from models.contact import Contact, ContactTag
 from models.message import Message
 from models.message_template import MessageTemplate
 from models.quick_reply import QuickReply
+from models.scheduled_message import ScheduledMessage
 from models.segment import Segment
 from models.tag import Tag
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
@@ -14,8 +15,8 @@ from models.user import User
 from models.webhook_event import WebhookEvent
 
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "Message", "MessageTemplate",
-           "QuickReply", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User", "WebhookEvent",
-           "init_app", "tenant_scope", "unscoped"]
+           "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
+           "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 
 
 def init_app(app) -> None:
