@@ -3,6 +3,7 @@ from rq import cron
 
 from jobs.maintenance import record_heartbeat
 from jobs.retention import prune_history
+from jobs.scheduling import queue_due_messages
 from jobs.sending import reconcile_outbox
 from jobs.templates import sync_all_templates
 from jobs.webhooks import requeue_stale_events
@@ -10,5 +11,6 @@ from jobs.webhooks import requeue_stale_events
 cron.register(record_heartbeat, queue_name="default", interval=60)
 cron.register(requeue_stale_events, queue_name="default", interval=120)
 cron.register(reconcile_outbox, queue_name="default", interval=60)
+cron.register(queue_due_messages, queue_name="default", interval=60)
 cron.register(prune_history, queue_name="default", cron="30 3 * * *")
 cron.register(sync_all_templates, queue_name="default", cron="15 4 * * *")
