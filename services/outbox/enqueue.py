@@ -1,9 +1,12 @@
 """Queueing messages: each send a feature asks for becomes a queued row and a job after the commit."""
 from __future__ import annotations
 
+from sqlalchemy import insert, update
+
 from extensions import db
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
+from models.tenancy import current_tenant_id
 from services.channels import capabilities_for, get_channel
 from services.media_store import MediaRejected, check_upload, save_media
 from services.outbox.delivery import BATCH_MAX
@@ -26,6 +29,43 @@ def _enqueue_send(message: Message) -> None:
     # One job per batch of sends queued together: each job takes the next queued messages with it.
     enqueue_after_commit(SEND_JOB, message.tenant_id, message.id, queue_name=send_queue(message.origin),
                          coalesce=BATCH_MAX)
+
+
+def insert_queued(channel: Channel, rows: list[dict], *, origin: str) -> list[int]:
+    """Queue many outbound messages in one INSERT (flushes nothing else; the caller commits).
+
+    Each row gives `contact_id`, `type`, `body` and `payload`, already checked by the caller the way
+    queue_text / queue_template check one message. Returns the new ids in the order of `rows`; their
+    send jobs are enqueued after the commit, one per batch a send job takes.
+    """
+    if not rows:
+        return []
+    now = utcnow()
+    common = {"tenant_id": current_tenant_id(), "direction": Message.OUTBOUND, "status": "queued", "origin": origin,
+              "channel_kind": channel.kind, "attempts": 0, "created_at": now, "updated_at": now}
+    ids = list(db.session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True),
+                                  [{"media": None, "payload": None, **row, **common} for row in rows]))
+    db.session.execute(update(Contact).where(Contact.id.in_({row["contact_id"] for row in rows}))
+                       .values(last_message_at=now).execution_options(synchronize_session=False))
+    for message_id in ids:
+        enqueue_after_commit(SEND_JOB, common["tenant_id"], message_id, queue_name=send_queue(origin),
+                             coalesce=BATCH_MAX)
+    return ids
+
+
+def template_content(template: MessageTemplate, variables: list[str]) -> tuple[str, dict]:
+    """(what the customer reads, the message payload) of `template` with `variables` filled.
+
+    Raises SendRefused when the variables do not fit the template.
+    """
+    from services.templates import TemplateInvalid, build_components, render_text
+
+    try:
+        components = build_components(template, variables)
+    except TemplateInvalid as exc:
+        raise SendRefused(str(exc)) from exc
+    payload = {"template": {"name": template.name, "language": template.language, "components": components}}
+    return render_text(template, variables), payload
 
 
 def queue_text(contact: Contact, body: str, *, origin: str = "inbox", bulk: bool = False) -> Message:
@@ -62,21 +102,14 @@ def queue_media(contact: Contact, data: bytes, filename: str, mime_type: str, ca
 def queue_template(contact: Contact, template: MessageTemplate, variables: list[str], *, origin: str = "inbox",
                    bulk: bool = False) -> Message:
     """Queue an approved template with its variables filled (allowed outside the window)."""
-    from services.templates import TemplateInvalid, build_components, render_text
-
     if not template.is_approved:
         raise SendRefused(f"The template {template.name} is {template.status.lower()}, not approved.")
     channel = ensure_can_send(contact, get_channel(), bulk=bulk)
     if not capabilities_for(channel.kind).templates:
         raise SendRefused("Templates are a Cloud API feature; a linked device sends plain messages.")
-    try:
-        components = build_components(template, variables)
-    except TemplateInvalid as exc:
-        raise SendRefused(str(exc)) from exc
-    payload = {"template": {"name": template.name, "language": template.language, "components": components}}
+    body, payload = template_content(template, variables)
     return _queue(Message(contact_id=contact.id, direction=Message.OUTBOUND, type="template",
-                          body=render_text(template, variables), payload=payload, status="queued",
-                          origin=origin), contact, channel)
+                          body=body, payload=payload, status="queued", origin=origin), contact, channel)
 
 
 def retry_message(message: Message, *, confirmed: bool = False) -> Message:

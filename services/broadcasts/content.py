@@ -1,0 +1,108 @@
+"""What a broadcast says to each contact: text with placeholders, or an approved template with mapped variables.
+
+Placeholders are `{{name}}`, `{{first_name}}` and `{{custom.<key>}}`, each with an optional fallback
+after a bar (`{{first_name|there}}`) used when the contact has no value. They are checked when the
+broadcast is saved and filled per contact in Python when its messages are queued.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from extensions import db
+from models import Broadcast, Contact, MessageTemplate
+from services.outbox import SendRefused
+from services.outbox.enqueue import template_content
+from services.templates import value_from_contact, variables_of
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}|]*?)\s*(?:\|([^{}]*))?\}\}")
+CUSTOM_KEY = re.compile(r"^custom\.([A-Za-z0-9_ -]{1,64})$")
+SIMPLE = ("name", "first_name")
+# Where a template variable takes its value: a contact attribute, a custom field, or fixed text.
+SOURCES = ("name", "first_name", "phone", "email")
+FIXED = "custom"
+
+
+def placeholder_problems(body: str) -> list[str]:
+    """Why the placeholders in `body` cannot be filled (empty when they all can)."""
+    problems = []
+    for match in PLACEHOLDER.finditer(body or ""):
+        key = match.group(1)
+        if key not in SIMPLE and not CUSTOM_KEY.match(key):
+            problems.append(f"Unknown placeholder {match.group(0)}: use {{{{name}}}}, {{{{first_name}}}} or "
+                            "{{custom.<field>}}, with an optional fallback like {{first_name|there}}.")
+    leftover = PLACEHOLDER.sub("", body or "")
+    if "{{" in leftover or "}}" in leftover:
+        problems.append("A placeholder is not closed: write it as {{name}}.")
+    return problems
+
+
+def _value(key: str, contact: Contact) -> str:
+    if key == "name":
+        return (contact.name or "").strip()
+    if key == "first_name":
+        return ((contact.name or "").strip().split() or [""])[0]
+    found = CUSTOM_KEY.match(key)
+    return str((contact.custom_fields or {}).get(found.group(1), "") or "").strip() if found else ""
+
+
+def personalise(body: str, contact: Contact) -> str:
+    """`body` with each placeholder replaced by the contact's value, or its fallback when it has none."""
+    def fill(match: re.Match) -> str:
+        return _value(match.group(1), contact) or (match.group(2) or "").strip()
+
+    return PLACEHOLDER.sub(fill, body or "").strip()
+
+
+def variable_value(spec: dict[str, Any], contact: Contact) -> str:
+    """One template variable's value for `contact` from its mapping ({"source": ..., "value": ...})."""
+    source = spec.get("source") or FIXED
+    if source == FIXED:
+        return str(spec.get("value") or "")
+    if source == "first_name":
+        return _value("first_name", contact)
+    value = value_from_contact(source, contact) if source in SOURCES or source.startswith("field:") else ""
+    return value or str(spec.get("value") or "")  # a mapped field left empty falls back to the typed text
+
+
+def find_template(broadcast: Broadcast) -> MessageTemplate | None:
+    """The approved template the broadcast names (by name and language: a sync may replace the row)."""
+    if not broadcast.template_name:
+        return None
+    template = db.session.scalar(select(MessageTemplate).where(
+        MessageTemplate.name == broadcast.template_name, MessageTemplate.language == broadcast.template_language))
+    return template if template is not None and template.is_approved else None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One contact's message: the Message columns it needs, or why it cannot be sent."""
+
+    type: str = "text"
+    body: str = ""
+    payload: dict | None = None
+    refusal: str | None = None
+
+
+def render_for(broadcast: Broadcast, contact: Contact, template: MessageTemplate | None = None) -> Rendered:
+    """What `contact` receives from `broadcast` (the template is passed in when rendering many)."""
+    if not broadcast.template_name:
+        body = personalise(broadcast.body or "", contact)
+        return Rendered(body=body) if body else Rendered(refusal="The message is empty for this contact.")
+    template = template or find_template(broadcast)
+    if template is None:
+        return Rendered(refusal=f"The template {broadcast.template_name} is no longer approved.")
+    values = [variable_value(spec, contact) for spec in broadcast.template_variables or []]
+    try:
+        text, payload = template_content(template, values)
+    except SendRefused as exc:
+        return Rendered(refusal=str(exc))
+    return Rendered(type="template", body=text, payload=payload)
+
+
+def template_variable_names(template: MessageTemplate | None) -> list[str]:
+    """The names of a template's variables in send order (header first)."""
+    return [name for _kind, name in variables_of(template.components)] if template is not None else []

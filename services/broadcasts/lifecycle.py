@@ -1,0 +1,263 @@
+"""A broadcast's life: saved as a draft, maybe scheduled, started (audience snapshot), paused, resumed,
+cancelled, failed recipients retried, and completed once every message is final.
+
+Each state change is a guarded UPDATE on the broadcast's status, so two clicks (or a click and the
+cron sweep) cannot start or finish a broadcast twice.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, func, select, update
+
+from core.enums import BroadcastStatus, RecipientState
+from extensions import db, get_redis
+from models import Broadcast, BroadcastRecipient, Message, MessageTemplate, Tenant
+from models.base import utcnow
+from models.tenancy import current_tenant_id
+from services.broadcasts import audience as audiences
+from services.broadcasts.content import FIXED, SOURCES, placeholder_problems, template_variable_names
+from services.errors import Invalid
+from services.outbox import TEXT_MAX
+from services.outbox.recording import UNKNOWN_REASON
+from services.queueing import BULK_QUEUE, enqueue_after_commit
+
+FEED_JOB = "jobs.broadcasts.feed_broadcast"
+FEEDER_KEY = "messagehub:broadcast-feeder:{tenant_id}:{broadcast_id}"
+# A running feeder renews its key every second or so; a key this old means Redis lost the feeder's job.
+FEEDER_TTL = 30
+EDITABLE = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+UNKNOWN_RECIPIENT = "May have been delivered, not resent. " + UNKNOWN_REASON
+
+
+def zone() -> ZoneInfo:
+    """The workspace's time zone (UTC when unset or unknown)."""
+    name = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == current_tenant_id()))
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_to_utc(day: str, at: str, tz: ZoneInfo) -> datetime:
+    """A date and time typed in the workspace's zone, as an aware UTC datetime (ValueError if unreadable)."""
+    local = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(at.strip()), tzinfo=tz)
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def _template(template_id: Any) -> MessageTemplate | None:
+    raw = str(template_id or "")
+    if not raw.isdigit():
+        return None
+    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.id == int(raw)))
+    return template if template is not None and template.is_approved else None
+
+
+def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> Broadcast:
+    """Validate form data and create or update a draft (flushes; the caller commits).
+
+    `data`: name, audience (kind, tag_ids, segment_id), content ("text" | "template"), body,
+    template_id, variables ([{"source", "value"}] per template variable), when ("now" | "later"), day, at.
+    """
+    if broadcast is not None and broadcast.status not in EDITABLE:
+        raise Invalid({"name": "This broadcast has started; it can no longer be edited."})
+    errors: dict[str, str] = {}
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        errors["name"] = "Enter a name for the broadcast."
+    elif len(name) > Broadcast.NAME_MAX:
+        errors["name"] = f"Keep the name under {Broadcast.NAME_MAX} characters."
+    try:
+        audience = audiences.clean_audience(data.get("audience") or {})
+    except Invalid as exc:
+        errors.update(exc.errors)
+        audience = {"kind": "all"}
+    body, template, variables = None, None, None
+    if data.get("content") == "template":
+        template = _template(data.get("template_id"))
+        if template is None:
+            errors["template_id"] = "Choose an approved template."
+        else:
+            variables = _variables(template, data.get("variables") or [], errors)
+    else:
+        body = (data.get("body") or "").strip()
+        problems = placeholder_problems(body)
+        if not body:
+            errors["body"] = "Write the message."
+        elif len(body) > TEXT_MAX:
+            errors["body"] = f"Messages can have at most {TEXT_MAX} characters (this one has {len(body)})."
+        elif problems:
+            errors["body"] = " ".join(problems)
+    scheduled_at = None
+    if data.get("when") == "later":
+        try:
+            scheduled_at = local_to_utc(data.get("day") or "", data.get("at") or "", zone())
+        except ValueError:
+            errors["day"] = "Enter a date and a time."
+        else:
+            if scheduled_at <= utcnow():
+                errors["day"] = "Choose a moment in the future."
+    if errors:
+        raise Invalid(errors)
+    broadcast = broadcast or Broadcast(status=BroadcastStatus.DRAFT)
+    broadcast.name, broadcast.audience, broadcast.body = name, audience, body
+    broadcast.template_name = template.name if template else None
+    broadcast.template_language = template.language if template else None
+    broadcast.template_variables = variables
+    broadcast.scheduled_at, broadcast.status = scheduled_at, BroadcastStatus.DRAFT
+    db.session.add(broadcast)
+    db.session.flush()
+    return broadcast
+
+
+def _variables(template: MessageTemplate, raw: list[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
+    names = template_variable_names(template)
+    clean = []
+    for index, name in enumerate(names):
+        item = raw[index] if index < len(raw) else {}
+        source = item.get("source") or FIXED
+        if source not in (*SOURCES, FIXED) and not source.startswith("field:"):
+            source = FIXED
+        value = (item.get("value") or "").strip()
+        if source == FIXED and not value:
+            errors[f"variables-{index}"] = f"Fill in the value for {{{{{name}}}}}."
+        clean.append({"source": source, "value": value})
+    return clean
+
+
+def move_status(broadcast: Broadcast, from_states, **values) -> bool:
+    """Guarded status change: True when this call made it."""
+    done = db.session.execute(
+        update(Broadcast).where(Broadcast.id == broadcast.id, Broadcast.status.in_(list(from_states)))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(broadcast)
+    return bool(done)
+
+
+def confirm(broadcast: Broadcast) -> str:
+    """The confirm button: schedule it (a future moment was chosen) or start now; returns the new status."""
+    if broadcast.scheduled_at is not None and broadcast.scheduled_at > utcnow():
+        if not move_status(broadcast, [BroadcastStatus.DRAFT], status=BroadcastStatus.SCHEDULED):
+            raise Invalid({"status": "This broadcast was already started or scheduled."})
+        return BroadcastStatus.SCHEDULED
+    start(broadcast)
+    return BroadcastStatus.SENDING
+
+
+def start(broadcast: Broadcast) -> None:
+    """Snapshot the audience into recipient rows and start feeding the outbox (the caller commits)."""
+    if not move_status(broadcast, EDITABLE, status=BroadcastStatus.SENDING, started_at=utcnow(), error=None):
+        raise Invalid({"status": "This broadcast was already started."})
+    audiences.snapshot(broadcast)
+    start_feeder(broadcast)
+
+
+def start_feeder(broadcast: Broadcast) -> None:
+    """Hand the broadcast to a new feeder after the commit; a feeder already running for it stops."""
+    token = uuid.uuid4().hex
+    try:
+        get_redis().set(feeder_key(broadcast.tenant_id, broadcast.id), token, ex=FEEDER_TTL)
+    except Exception:
+        pass  # Redis is away: the sweep starts a feeder once it is back
+    enqueue_after_commit(FEED_JOB, broadcast.tenant_id, broadcast.id, token, queue_name=BULK_QUEUE)
+
+
+def feeder_key(tenant_id: int, broadcast_id: int) -> str:
+    return FEEDER_KEY.format(tenant_id=tenant_id, broadcast_id=broadcast_id)
+
+
+def _recipients(broadcast: Broadcast, *criteria):
+    return update(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast.id, *criteria) \
+        .execution_options(synchronize_session=False)
+
+
+def take_back(broadcast: Broadcast, state: str = RecipientState.QUEUED, reason: str | None = None) -> int:
+    """Delete the broadcast's messages no send job has claimed yet, and move their recipients to `state`.
+
+    The DELETE is guarded by status = 'queued': a message a send job claimed meanwhile is left to finish,
+    so nothing already on its way is ever sent twice.
+    """
+    claimed = select(BroadcastRecipient.message_id).where(BroadcastRecipient.broadcast_id == broadcast.id,
+                                                          BroadcastRecipient.state == RecipientState.SENDING)
+    taken = list(db.session.scalars(
+        delete(Message).where(Message.id.in_(claimed), Message.status == "queued").returning(Message.id)
+        .execution_options(synchronize_session=False)))
+    if taken:
+        db.session.execute(_recipients(broadcast, BroadcastRecipient.message_id.in_(taken))
+                           .values(state=state, message_id=None, claimed_at=None, reason=reason))
+    return len(taken)
+
+
+def pause(broadcast: Broadcast) -> int:
+    """Stop feeding and take back messages still queued; returns how many were taken back."""
+    if not move_status(broadcast, [BroadcastStatus.SENDING], status=BroadcastStatus.PAUSED):
+        raise Invalid({"status": "Only a broadcast that is sending can be paused."})
+    return take_back(broadcast)
+
+
+def resume(broadcast: Broadcast) -> None:
+    if not move_status(broadcast, [BroadcastStatus.PAUSED], status=BroadcastStatus.SENDING, error=None):
+        raise Invalid({"status": "Only a paused broadcast can be resumed."})
+    start_feeder(broadcast)
+
+
+def cancel(broadcast: Broadcast) -> int:
+    """Stop for good: recipients not sent yet are cancelled; returns how many."""
+    if not move_status(broadcast, [*EDITABLE, BroadcastStatus.SENDING, BroadcastStatus.PAUSED],
+                 status=BroadcastStatus.CANCELLED, finished_at=utcnow()):
+        raise Invalid({"status": "This broadcast has finished already."})
+    reason = "Cancelled before sending."
+    count = take_back(broadcast, RecipientState.CANCELLED, reason)
+    return count + db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.QUEUED)
+                                      .values(state=RecipientState.CANCELLED, reason=reason)).rowcount
+
+
+def retry_failed(broadcast: Broadcast) -> int:
+    """Queue the failed recipients again as new messages (never the unknown ones); returns how many."""
+    if broadcast.status not in (BroadcastStatus.SENDING, BroadcastStatus.PAUSED, BroadcastStatus.COMPLETED):
+        raise Invalid({"status": "Failed recipients can be retried once the broadcast has started."})
+    count = db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.FAILED)
+                               .values(state=RecipientState.QUEUED, message_id=None, reason=None,
+                                       claimed_at=None)).rowcount
+    if not count:
+        raise Invalid({"status": "No recipient failed."})
+    if move_status(broadcast, [BroadcastStatus.COMPLETED, BroadcastStatus.PAUSED], status=BroadcastStatus.SENDING,
+             finished_at=None, error=None) or broadcast.status == BroadcastStatus.SENDING:
+        start_feeder(broadcast)
+    return count
+
+
+def settle(broadcast_id: int) -> None:
+    """Give recipients whose message is final that outcome: sent (delivered and read too), failed, unknown."""
+    recipient = BroadcastRecipient
+    outcomes = (
+        (RecipientState.SENT, ("sent", "delivered", "read"), {"sent_at": _of_message(Message.sent_at)}),
+        (RecipientState.FAILED, ("failed",), {"reason": _of_message(Message.error_title)}),
+        (RecipientState.UNKNOWN, ("unknown",), {"reason": UNKNOWN_RECIPIENT}),
+    )
+    for state, statuses, values in outcomes:
+        final = select(Message.id).where(Message.id == recipient.message_id, Message.status.in_(statuses)).exists()
+        db.session.execute(update(recipient).where(recipient.broadcast_id == broadcast_id,
+                                                   recipient.state == RecipientState.SENDING, final)
+                           .values(state=state, **values).execution_options(synchronize_session=False))
+
+
+def _of_message(column):
+    return select(column).where(Message.id == BroadcastRecipient.message_id).scalar_subquery()
+
+
+def unfinished(broadcast_id: int) -> int:
+    """Recipients still queued or on their way."""
+    return db.session.scalar(select(func.count(BroadcastRecipient.id)).where(
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.state.in_([RecipientState.QUEUED, RecipientState.SENDING]))) or 0
+
+
+def complete_if_done(broadcast: Broadcast) -> bool:
+    """Mark a sending broadcast completed once no recipient is queued or on its way."""
+    if broadcast.status != BroadcastStatus.SENDING or unfinished(broadcast.id):
+        return False
+    return move_status(broadcast, [BroadcastStatus.SENDING], status=BroadcastStatus.COMPLETED, finished_at=utcnow())
