@@ -16,6 +16,7 @@ from services.channels import get_channel
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint and the request hooks."""
     from blueprints.auth import bp as auth_bp
+    from blueprints.broadcasts import bp as broadcasts_bp
     from blueprints.contacts import bp as contacts_bp
     from blueprints.inbox import bp as inbox_bp
     from blueprints.main import bp as main_bp
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, inbox_bp, contacts_bp, tags_bp, settings_bp, webhooks_bp, sandbox_bp, media_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(segments_bp)
+    app.register_blueprint(broadcasts_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

@@ -16,6 +16,7 @@ from tests.factories import link, make_contact, make_tag
 
 # URL parameter name -> key into the ids built by `tenant_data`.
 OWNERS = {
+    "broadcast_id": "broadcast",
     "contact_id": "contact",
     "tag_id": "tag",
     "message_id": "message",
@@ -29,6 +30,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     """One of everything a route can address, owned by `tenant_id`."""
     from models import Message, QuickReply, WebhookEvent
     from models.base import utcnow
+    from models.broadcast import Broadcast, BroadcastRecipient
     from services.channels import ensure_channel
     from services.media_store import save_media
     from services.segments import save_segment
@@ -48,8 +50,15 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         db.session.add_all([message, quick_reply, event])
         db.session.flush()
         segment = save_segment("Owned segment", {"version": 1, "conditions": [{"op": "tags_any", "tags": [tag.id]}]})
+        # A draft with a recipient: its pages (the editor too) and every action have something to show or refuse.
+        broadcast = Broadcast(name="Owned broadcast", status="draft", body="keep me",
+                              audience={"kind": "all"})
+        db.session.add(broadcast)
+        db.session.flush()
+        db.session.add(BroadcastRecipient(broadcast_id=broadcast.id, contact_id=contact.id,
+                                          state="failed", reason="keep me"))
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
-                "webhook_event": event.id, "segment": segment.id}
+                "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id}
 
 
 def snapshot(app) -> str:

@@ -6,10 +6,12 @@ from sqlalchemy import select
 
 from blueprints.filters import preview
 from blueprints.inbox.forms import ReplyForm
+from core.enums import MessageOrigin
 from extensions import db
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from services import inbox as queries
+from services.broadcasts import names_of_messages
 from services.channels import capabilities_for, get_channel
 from services.outbox import window_closes_at, window_open
 from services.quick_replies import list_quick_replies
@@ -49,7 +51,12 @@ def thread_context(contact: Contact, size: int = queries.THREAD_SIZE, thread_err
     messages, has_earlier = queries.thread(contact, size)
     return {"contact": contact, "messages": messages, "has_earlier": has_earlier, "size": size,
             "thread_version": version, "reacted_to": _reacted_to(messages),
-            "thread_error": thread_error}
+            "broadcast_names": _broadcast_names(messages), "thread_error": thread_error}
+
+
+def _broadcast_names(messages: list[Message]) -> dict[int, str]:
+    """Message id -> the broadcast that sent it, for the broadcast messages in view (one query)."""
+    return names_of_messages([m.id for m in messages if m.origin == MessageOrigin.BROADCAST])
 
 
 def _reacted_to(messages: list[Message]) -> dict[str, str]:

@@ -1,0 +1,190 @@
+"""Broadcast routes: thin; rules, sending and counts live in services.broadcasts."""
+from __future__ import annotations
+
+from flask import Response, flash, request, url_for
+from sqlalchemy import select
+
+from blueprints.broadcasts.blueprint import bp
+from blueprints.broadcasts.forms import (
+    SOURCE_LABELS,
+    BroadcastForm,
+    data_from,
+    form_data,
+    prepare,
+    put_errors,
+    variables_from,
+)
+from blueprints.common import get_or_404
+from blueprints.htmx import REFUSED, render, see_other
+from extensions import db
+from models import Broadcast, MessageTemplate
+from services import broadcasts as service
+from services.broadcasts.audience import clean_audience
+from services.broadcasts.content import find_template, template_variable_names
+from services.broadcasts.progress import COUNTERS, FINAL
+from services.channels import get_channel
+from services.errors import Invalid
+from services.inbox import approved_templates
+from services.segments import all_segments
+from services.tags import all_tags
+
+
+@bp.get("/")
+def index():
+    """Every broadcast, newest first, with its state and totals."""
+    rows = list(db.session.scalars(select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())))
+    return render("broadcasts/index.html", rows=rows, totals=service.totals([b.id for b in rows]))
+
+
+def _template_of(form: BroadcastForm) -> MessageTemplate | None:
+    raw = str(form.template_id.data or "")
+    if form.content.data != "template" or not raw.isdigit():
+        return None
+    return db.session.scalar(select(MessageTemplate).where(MessageTemplate.id == int(raw)))
+
+
+def _preview(form: BroadcastForm) -> dict:
+    """Audience count, how many the window would skip, and the message for a sample contact."""
+    template = _template_of(form)
+    data = data_from(form, request.form, template)
+    draft = Broadcast(name="preview", audience={}, body=data["body"] if form.content.data != "template" else None,
+                      template_name=template.name if template else None,
+                      template_language=template.language if template else None,
+                      template_variables=variables_from(request.form, template))
+    try:
+        draft.audience = clean_audience(data["audience"])
+    except Invalid as exc:
+        return {"problems": list(exc.errors.values())}
+    total, skipped = service.audience_counts(draft, get_channel())
+    sample = service.sample_contact(draft.audience)
+    problems = service.placeholder_problems(draft.body or "") if draft.body else []
+    rendered = service.render_for(draft, sample, template) if sample is not None and not problems else None
+    return {"total": total, "skipped": skipped, "sample": sample, "rendered": rendered, "problems": problems}
+
+
+def _editor(form: BroadcastForm, broadcast: Broadcast | None):
+    templates = approved_templates()
+    prepare(form, all_tags(), all_segments(), templates)
+    status, problems = 200, []
+    if request.method == "POST" and "refresh" not in request.form:
+        status = REFUSED
+        if form.validate_on_submit():
+            try:
+                saved = service.save_broadcast(data_from(form, request.form, _template_of(form)), broadcast)
+            except Invalid as exc:
+                db.session.rollback()
+                problems = put_errors(form, exc.errors)
+            else:
+                db.session.commit()
+                return see_other(url_for("broadcasts.show", broadcast_id=saved.id))
+    template = _template_of(form)
+    variables = variables_from(request.form, template) if request.method == "POST" else (
+        broadcast.template_variables if broadcast and broadcast.template_variables else [])
+    return render("broadcasts/form.html", status=status, form=form, broadcast=broadcast, problems=problems,
+                  template=template, variable_names=template_variable_names(template), variables=variables,
+                  sources=SOURCE_LABELS, preview=_preview(form), zone=service.zone())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Write a broadcast; the preview shows the audience and a sample contact's message as it changes."""
+    return _editor(BroadcastForm(), None)
+
+
+@bp.route("/<int:broadcast_id>/edit", methods=["GET", "POST"])
+def edit(broadcast_id: int):
+    """Change a draft or scheduled broadcast (saving makes it a draft again, to be confirmed)."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    if broadcast.status not in ("draft", "scheduled"):
+        return see_other(url_for("broadcasts.show", broadcast_id=broadcast.id))
+    form = (BroadcastForm(data=form_data(broadcast, find_template(broadcast), service.zone()))
+            if request.method == "GET" else BroadcastForm())
+    return _editor(form, broadcast)
+
+
+@bp.post("/preview")
+def live_preview():
+    """The preview of the form being edited (htmx swaps it in as the form changes)."""
+    form = prepare(BroadcastForm(), all_tags(), all_segments(), approved_templates())
+    return render("broadcasts/_preview.html", preview=_preview(form))
+
+
+def _progress_context(broadcast: Broadcast) -> dict:
+    shown = service.progress(broadcast)
+    return {"broadcast": broadcast, "progress": shown, "version": shown.version(broadcast.status),
+            "counters": COUNTERS, "final": broadcast.status in FINAL}
+
+
+@bp.get("/<int:broadcast_id>")
+def show(broadcast_id: int):
+    """A draft's confirm step (exact audience count, what the window would skip), else its progress."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    state = request.args.get("state") or None
+    context = {"broadcast": broadcast, "state": state, "zone": service.zone(),
+               "rows": service.recipients(broadcast, state)}
+    if broadcast.status in ("draft", "scheduled"):
+        channel = get_channel()
+        total, skipped = service.audience_counts(broadcast, channel)
+        sample = service.sample_contact(broadcast.audience)
+        context.update(total=total, skipped=skipped, channel=channel, sample=sample,
+                       rendered=service.render_for(broadcast, sample) if sample is not None else None)
+        return render("broadcasts/confirm.html", **context)
+    return render("broadcasts/progress.html", **{**context, **_progress_context(broadcast)})
+
+
+@bp.get("/<int:broadcast_id>/progress")
+def progress(broadcast_id: int):
+    """The polled bar and counters: 204 while nothing changed, no more polling once final."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    context = _progress_context(broadcast)
+    if request.args.get("v") == context["version"]:
+        return Response(status=204)
+    return render("broadcasts/_progress.html", "broadcasts/_progress.html", **context)
+
+
+@bp.get("/<int:broadcast_id>/recipients")
+def recipients(broadcast_id: int):
+    """The recipients table, filtered by state."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    state = request.args.get("state") or None
+    return render("broadcasts/_recipients.html", "broadcasts/_recipients.html", broadcast=broadcast, state=state,
+                  rows=service.recipients(broadcast, state))
+
+
+ACTIONS = {
+    "start": (service.confirm, None),
+    "pause": (service.pause, "Paused: messages not yet on their way were taken back."),
+    "resume": (service.resume, "Sending again."),
+    "cancel": (service.cancel, "Cancelled: nobody else will receive it."),
+    "retry": (service.retry_failed, "Failed recipients queued again."),
+}
+
+
+def _act(broadcast_id: int, action: str):
+    """Start (or schedule), pause, resume, cancel, retry failed; a refused action says why."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    func, message = ACTIONS[action]
+    try:
+        outcome = func(broadcast)
+    except Invalid as exc:
+        db.session.rollback()
+        flash(" ".join(exc.errors.values()), "error")
+    else:
+        db.session.commit()
+        if action == "start":
+            message = "Scheduled." if outcome == "scheduled" else "Sending started."
+        flash(message, "success")
+    return see_other(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
+def _action_view(action: str):
+    def view(broadcast_id: int):
+        return _act(broadcast_id, action)
+
+    view.__doc__ = f"{action.capitalize()} the broadcast."
+    return view
+
+
+for _action in ACTIONS:
+    bp.add_url_rule(f"/<int:broadcast_id>/{_action}", endpoint=_action, view_func=_action_view(_action),
+                    methods=["POST"])
