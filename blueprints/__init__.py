@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.main import bp as main_bp
     from blueprints.media import bp as media_bp
     from blueprints.sandbox import bp as sandbox_bp
+    from blueprints.scheduled import bp as scheduled_bp
     from blueprints.segments import bp as segments_bp
     from blueprints.settings import bp as settings_bp
     from blueprints.tags import bp as tags_bp
@@ -31,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(segments_bp)
     app.register_blueprint(broadcasts_bp)
+    app.register_blueprint(scheduled_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

@@ -23,12 +23,15 @@ OWNERS = {
     "quick_reply_id": "quick_reply",
     "event_id": "webhook_event",
     "segment_id": "segment",
+    "scheduled_id": "scheduled_message",
 }
 
 
 def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     """One of everything a route can address, owned by `tenant_id`."""
-    from models import Message, QuickReply, WebhookEvent
+    from datetime import timedelta
+
+    from models import Message, QuickReply, ScheduledMessage, WebhookEvent
     from models.base import utcnow
     from models.broadcast import Broadcast, BroadcastRecipient
     from services.channels import ensure_channel
@@ -57,8 +60,12 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         db.session.flush()
         db.session.add(BroadcastRecipient(broadcast_id=broadcast.id, contact_id=contact.id,
                                           state="failed", reason="keep me"))
+        scheduled = ScheduledMessage(contact_id=contact.id, body="keep me", due_at=utcnow() + timedelta(days=1))
+        db.session.add(scheduled)
+        db.session.flush()
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
-                "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id}
+                "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
+                "scheduled_message": scheduled.id}
 
 
 def snapshot(app) -> str:
