@@ -14,6 +14,13 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave the PostgreSQL-only indexes (raw DDL in their migrations) out of `flask db check`."""
+    from models.database_only import POSTGRESQL_ONLY_INDEXES
+
+    return not (type_ == "index" and reflected and compare_to is None and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def get_engine():
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
@@ -90,6 +97,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
