@@ -83,3 +83,20 @@ def test_text_outside_the_window_is_counted_as_skipped_on_cloud_only(shop, in_te
         assert audience_counts(text, Cloud()) == (3, 2)
         assert audience_counts(template, Cloud()) == (3, 0)
         assert audience_counts(text, Sandbox()) == (3, 0)
+
+
+def test_the_snapshot_copies_only_this_tenants_reachable_contacts(shop, in_tenant):
+    """The INSERT … SELECT runs outside the ORM's automatic scope: its tenant is written into the statement."""
+    from sqlalchemy import select
+
+    from models import BroadcastRecipient
+    from services.broadcasts.audience import snapshot
+
+    owner, ids = shop
+    with in_tenant(owner.tenant_id) as session:
+        broadcast = Broadcast(name="All", audience={"kind": "all"}, body="Hi")
+        session.add(broadcast)
+        session.flush()
+        snapshot(broadcast)
+        copied = set(session.scalars(select(BroadcastRecipient.contact_id)))
+        assert copied == {ids["vip"], ids["lead"], ids["none"]}
