@@ -41,8 +41,11 @@ def prepare(form: BroadcastForm, tags, segments, templates) -> BroadcastForm:
 
 
 def variables_from(raw, template: MessageTemplate | None) -> list[dict[str, str]]:
-    """The template variable mappings typed in the form (source_<i>, value_<i>)."""
-    return [{"source": raw.get(f"source_{i}") or FIXED, "value": raw.get(f"value_{i}") or ""}
+    """The template variable mappings typed in the form (source_<i>, value_<i>).
+
+    Before any is chosen, the first variable takes the contact's name (templates usually greet first).
+    """
+    return [{"source": raw.get(f"source_{i}") or ("name" if i == 0 else FIXED), "value": raw.get(f"value_{i}") or ""}
             for i in range(len(template_variable_names(template)))]
 
 

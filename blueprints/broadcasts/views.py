@@ -80,9 +80,18 @@ def _editor(form: BroadcastForm, broadcast: Broadcast | None):
     template = _template_of(form)
     variables = variables_from(request.form, template) if request.method == "POST" else (
         broadcast.template_variables if broadcast and broadcast.template_variables else [])
+    preview = _preview(form)
     return render("broadcasts/form.html", status=status, form=form, broadcast=broadcast, problems=problems,
                   template=template, variable_names=template_variable_names(template), variables=variables,
-                  sources=SOURCE_LABELS, preview=_preview(form), zone=service.zone())
+                  sources=_sources(preview.get("sample"), variables), preview=preview, zone=service.zone())
+
+
+def _sources(sample, variables) -> list[tuple[str, str]]:
+    """Where a template variable can take its value: the fixed sources, and the custom fields of the sample
+    contact or already chosen."""
+    keys = set((sample.custom_fields or {}) if sample is not None else {})
+    keys |= {v["source"][len("field:"):] for v in variables or [] if str(v.get("source", "")).startswith("field:")}
+    return [*SOURCE_LABELS, *((f"field:{key}", f"Field: {key}") for key in sorted(keys))]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -124,7 +133,11 @@ def show(broadcast_id: int):
                "rows": service.recipients(broadcast, state)}
     if broadcast.status in ("draft", "scheduled"):
         channel = get_channel()
-        total, skipped = service.audience_counts(broadcast, channel)
+        try:
+            total, skipped = service.audience_counts(broadcast, channel)
+        except Invalid as exc:  # its segment was deleted since it was saved
+            total, skipped = 0, 0
+            context["problems"] = list(exc.errors.values())
         sample = service.sample_contact(broadcast.audience)
         context.update(total=total, skipped=skipped, channel=channel, sample=sample,
                        rendered=service.render_for(broadcast, sample) if sample is not None else None)

@@ -102,7 +102,8 @@ def snapshot(broadcast: Broadcast) -> None:
     tenant_id = current_tenant_id()
     ids = contact_ids(broadcast.audience).subquery()
     # WHERE true: SQLite reads "SELECT … FROM t ON CONFLICT" as a join without it.
-    source = select(literal(tenant_id), literal(broadcast.id), ids.c.id, literal("queued")).where(true()).order_by(ids.c.id)
+    source = (select(literal(tenant_id), literal(broadcast.id), ids.c.id, literal("queued"))
+              .where(true()).order_by(ids.c.id))
     insert = _DIALECT_INSERT[db.session.get_bind().dialect.name]
     table = BroadcastRecipient.__table__
     stmt = (insert(table).from_select(["tenant_id", "broadcast_id", "contact_id", "state"], source)

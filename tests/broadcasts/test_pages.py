@@ -99,3 +99,28 @@ def test_a_broadcast_message_is_labelled_in_the_inbox(client, sandbox_connected,
         session.execute(update(Message).values(body="Hi Ana!"))
     page = client.get(f"/inbox/{contact_id}").get_data(as_text=True)
     assert "Broadcast · Spring sale" in page
+
+
+def test_a_draft_whose_segment_was_deleted_says_so(client, sandbox_connected, in_tenant):
+    from services.segments import delete_segment, save_segment
+
+    tenant = sandbox_connected.tenant_id
+    tag_id = _tagged(in_tenant, tenant, 2)
+    with in_tenant(tenant):
+        segment_id = save_segment("Customers", {"version": 1, "conditions": [{"op": "tags_any", "tags": [tag_id]}]}).id
+    response = client.post("/broadcasts/new", data={"name": "Seg", "audience_kind": "segment",
+                                                    "segment_id": str(segment_id), "content": "text", "body": "Hi",
+                                                    "when": "now"})
+    assert response.status_code == 303
+    url = response.headers["Location"]
+    assert "data-confirm-count>2<" in client.get(url).get_data(as_text=True)
+    with in_tenant(tenant) as session:
+        from models import Segment
+
+        delete_segment(session.get(Segment, segment_id))
+    page = client.get(url)
+    assert page.status_code == 200 and "The segment of this broadcast was deleted." in page.get_data(as_text=True)
+    client.post(url + "/start")
+    assert "The segment of this broadcast was deleted." in client.get(url).get_data(as_text=True)
+    with in_tenant(tenant) as session:
+        assert session.scalar(select(Broadcast.status)) == "draft"

@@ -1,6 +1,7 @@
 """A template broadcast on Cloud: variables mapped to contact fields or fixed text, sent outside the window too."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -47,3 +48,21 @@ def test_a_template_broadcast_fills_variables_per_contact_and_ignores_the_window
                   for body in graph.sent)
     assert [params for _to, params in sent] in ([["Ana", "20%", "Lisbon"], ["Bo", "20%", "your city"]],
                                                 [["Bo", "20%", "your city"], ["Ana", "20%", "Lisbon"]])
+
+
+def test_the_form_offers_the_templates_variables_with_custom_fields(client, cloud_connected, graph, in_tenant):
+    graph.add_template(WABA_ID, "spring_sale", "en_US",
+                       components=[{"type": "BODY", "text": "Hi {{1}}, {{2}} off in {{3}}."}])
+    assert client.post("/inbox/templates/sync", data={}).status_code == 303
+    with in_tenant(cloud_connected.tenant_id) as session:
+        make_contact(name="Ana Sousa", custom_fields={"city": "Lisbon"})
+        template_id = session.scalar(select(MessageTemplate.id))
+    page = client.post("/broadcasts/new", data={"name": "x", "audience_kind": "all", "content": "template",
+                                                "template_id": str(template_id), "refresh": "1"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert all(f'name="source_{i}"' in text for i in range(3)) and 'name="source_3"' not in text
+    assert '<option value="field:city"' in text
+    # The first variable starts as the contact's name, the others as fixed text.
+    assert re.search(r'name="source_0">\s*<option value="name" selected', text)
+    assert re.search(r'name="source_1">.*?<option value="custom" selected', text, re.S)
