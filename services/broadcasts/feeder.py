@@ -52,7 +52,8 @@ def owns_feeding(tenant_id: int, broadcast_id: int, token: str | None) -> bool:
 
 def feed(broadcast_id: int) -> str:
     """One feeding round; returns "more" when the broadcast needs another round, else its status."""
-    broadcast = db.session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id))
+    # Locked for the round: a pause or cancel waits for it, then takes back what this round queued.
+    broadcast = db.session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update())
     if broadcast is None:
         return "gone"
     settle(broadcast.id)
