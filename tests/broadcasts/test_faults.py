@@ -113,3 +113,55 @@ def _status(app, tenant_id: int, broadcast_id: int) -> str:
         status = db.session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
         db.session.remove()
         return status
+
+
+def test_pause_and_resume_against_a_running_worker_send_everyone_once(app, cloud_connected, graph):
+    tenant = cloud_connected.tenant_id
+    graph.latency = 0.05
+    add_contacts(app, tenant, 300)
+    with app.app_context(), tenant_scope(tenant):
+        broadcast = save_broadcast({"name": "Pause me", "body": "Hi {{first_name}}", "audience": {"kind": "all"}})
+        confirm(broadcast)
+        db.session.commit()
+        broadcast_id = broadcast.id
+        db.session.remove()
+
+    worker = start_worker(app, name="worker")
+    try:
+        wait_until(lambda: len(graph.sent) >= 60, timeout=60, interval=0.05, message="sending under way")
+        from services.broadcasts import pause, resume
+
+        with app.app_context(), tenant_scope(tenant):
+            pause(db.session.get(Broadcast, broadcast_id))
+            db.session.commit()
+            db.session.remove()
+        # Messages no send job had claimed were taken back at once; their recipients wait, queued.
+        assert _count(app, tenant, Message.status == "queued") == 0
+        # What send jobs had claimed finishes; nothing else goes out while paused.
+        wait_until(lambda: _count(app, tenant, Message.status.in_(["queued", "sending"])) == 0, timeout=15,
+                   message="in-flight sends finished")
+        time.sleep(2)
+        paused_sent = len(graph.sent)
+        assert paused_sent == _count(app, tenant, Message.status == "sent")
+        assert _states(app, tenant, broadcast_id)["queued"] > 0
+        time.sleep(1.5)
+        assert len(graph.sent) == paused_sent
+
+        with app.app_context(), tenant_scope(tenant):
+            resume(db.session.get(Broadcast, broadcast_id))
+            db.session.commit()
+            db.session.remove()
+        wait_until(lambda: _status(app, tenant, broadcast_id) == "completed", timeout=40, interval=0.2,
+                   message="the broadcast completed")
+    finally:
+        stop_worker(worker)
+    assert _states(app, tenant, broadcast_id) == Counter({"sent": 300})
+    seen = Counter(body["to"] for body in graph.sent)
+    assert len(seen) == 300 and max(seen.values()) == 1
+
+
+def _count(app, tenant_id: int, *criteria) -> int:
+    with app.app_context(), tenant_scope(tenant_id):
+        value = db.session.scalar(select(func.count(Message.id)).where(*criteria))
+        db.session.remove()
+        return value
