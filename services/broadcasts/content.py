@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Broadcast, Contact, MessageTemplate
-from services.outbox import SendRefused
+from services.outbox import TEXT_MAX, SendRefused
 from services.outbox.enqueue import template_content
 from services.templates import value_from_contact, variables_of
 
@@ -91,6 +91,9 @@ def render_for(broadcast: Broadcast, contact: Contact, template: MessageTemplate
     """What `contact` receives from `broadcast` (the template is passed in when rendering many)."""
     if not broadcast.template_name:
         body = personalise(broadcast.body or "", contact)
+        if len(body) > TEXT_MAX:
+            return Rendered(refusal=f"With this contact's details the message has {len(body)} characters "
+                                    f"(at most {TEXT_MAX}).")
         return Rendered(body=body) if body else Rendered(refusal="The message is empty for this contact.")
     template = template or find_template(broadcast)
     if template is None:

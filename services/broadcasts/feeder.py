@@ -61,7 +61,7 @@ def feed(broadcast_id: int) -> str:
         db.session.commit()
         return broadcast.status
     channel = get_channel()
-    refusal = _refusal(channel)
+    refusal = _refusal(channel, broadcast)
     if refusal is not None:
         move_status(broadcast, [BroadcastStatus.SENDING], status=BroadcastStatus.PAUSED, error=refusal)
         db.session.commit()
@@ -77,9 +77,12 @@ def feed(broadcast_id: int) -> str:
     return "more" if unfinished(broadcast.id) else broadcast.status
 
 
-def _refusal(channel) -> str | None:
+def _refusal(channel, broadcast: Broadcast) -> str | None:
+    """Why nothing of `broadcast` can be sent on `channel` now (the broadcast pauses with it), or None."""
     if channel is None:
         return "Link a WhatsApp number in Settings › WhatsApp before sending."
+    if broadcast.template_name and not capabilities_for(channel.kind).templates:
+        return "Templates are a Cloud API feature; the linked WhatsApp sends plain messages."
     if channel.paused_at is not None:
         return f"Sending is paused: {channel.paused_reason}."
     if not channel.is_connected:

@@ -32,7 +32,7 @@ def _enqueue_send(message: Message) -> None:
 
 
 def insert_queued(channel: Channel, rows: list[dict], *, origin: str) -> list[int]:
-    """Queue many outbound messages in one INSERT (flushes nothing else; the caller commits).
+    """Queue many outbound messages with one INSERT (the caller commits).
 
     Each row gives `contact_id`, `type`, `body` and `payload`, already checked by the caller the way
     queue_text / queue_template check one message. Returns the new ids in the order of `rows`; their

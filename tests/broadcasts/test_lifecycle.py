@@ -235,3 +235,41 @@ def test_the_sweep_restarts_a_feeder_redis_lost(app, sandbox_connected, in_tenan
     assert sweep_broadcasts() == {"completed": 0, "restarted": 0}  # one feeder at a time
     run_jobs()
     assert feed_until_done(tenant, broadcast_id) == "completed"
+
+
+def test_a_template_broadcast_pauses_on_a_channel_without_templates(app, sandbox_connected, in_tenant, monkeypatch):
+    """A linked device sends no templates (here the sandbox plays one)."""
+    from dataclasses import replace
+
+    from services.broadcasts import feeder
+
+    real = feeder.capabilities_for
+    monkeypatch.setattr(feeder, "capabilities_for", lambda kind: replace(real(kind), templates=False))
+    tenant = sandbox_connected.tenant_id
+    with in_tenant(tenant) as session:
+        add(2)
+        broadcast = Broadcast(name="Promo", audience={"kind": "all"}, template_name="promo",
+                              template_language="en_US", template_variables=[])
+        session.add(broadcast)
+        session.flush()
+        confirm(broadcast)
+        broadcast_id = broadcast.id
+    assert feed_broadcast(tenant, broadcast_id) == "paused"
+    with in_tenant(tenant) as session:
+        assert "Cloud API feature" in session.get(Broadcast, broadcast_id).error
+        assert states(session, broadcast_id) == {"queued": 2}
+
+
+def test_a_text_too_long_once_personalised_is_skipped_with_the_reason(app, sandbox_connected, in_tenant,
+                                                                       feed_until_done):
+    tenant = sandbox_connected.tenant_id
+    with in_tenant(tenant):
+        make_contact(name="Short")
+        make_contact(name="Long", custom_fields={"story": "x" * 5000})
+        broadcast = new_broadcast(body="Hi {{name}} {{custom.story}}")
+        confirm(broadcast)
+        broadcast_id = broadcast.id
+    assert feed_until_done(tenant, broadcast_id) == "completed"
+    with in_tenant(tenant) as session:
+        rows = sorted(recipients(session, broadcast_id), key=lambda r: r.contact_id)
+        assert [r.state for r in rows] == ["sent", "skipped"] and "at most 4096" in rows[1].reason
