@@ -311,3 +311,24 @@ def test_concurrent_sweeps_queue_each_message_once(app, sandbox_owner, in_tenant
         statuses = set(db.session.scalars(select(ScheduledMessage.status)))
         linked = set(db.session.scalars(select(ScheduledMessage.message_id)))
     assert statuses == {ScheduledStatus.QUEUED} and linked == {m.id for m in messages}
+
+
+def test_a_scheduled_template_is_edited_with_its_variables(app, client, graph, connected_cloud, in_tenant):
+    tenant_id = connected_cloud.tenant_id
+    graph.add_template(WABA_ID, "order_ready", "en_US",
+                       components=[{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is ready."}])
+    assert client.post("/inbox/templates/sync", data={}).status_code == 303
+    contact_id = a_contact(in_tenant, tenant_id)
+    with in_tenant(tenant_id):
+        from models import MessageTemplate
+        template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.name == "order_ready"))
+        contact = db.session.scalar(select(Contact).where(Contact.id == contact_id))
+        scheduled_id = schedule_message(contact, local_in(60), template=template, variables=["Ana", "A-17"]).id
+        template_id = template.id
+    page = client.get(f"/scheduled/{scheduled_id}/edit").get_data(as_text=True)
+    assert 'value="A-17"' in page and f'name="template_id" value="{template_id}"' in page
+    response = client.post(f"/scheduled/{scheduled_id}/edit", data={
+        "due_at": "2031-05-02T08:15", "template_id": template_id, "value_0": "Ana", "value_1": "B-22"})
+    assert response.status_code == 303
+    item = row(in_tenant, tenant_id, scheduled_id)
+    assert (item.template_variables, item.due_at) == (["Ana", "B-22"], datetime(2031, 5, 2, 8, 15, tzinfo=UTC))
