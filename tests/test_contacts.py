@@ -240,3 +240,20 @@ def test_digits_inside_an_email_do_not_search_phones(app, in_tenant, create_user
         by_phone = [c.name for c in db.session.scalars(search_contacts("555-0018"))]
     assert found == ["Sven"]
     assert by_phone == ["Sven"]
+
+
+def test_the_list_counts_only_up_to_a_cap_and_still_pages_past_it(make_app, create_user, login, in_tenant,
+                                                                    monkeypatch):
+    import services.paging
+
+    monkeypatch.setattr(services.paging, "COUNT_CAP", 3)
+    app = make_app(CONTACTS_PER_PAGE=2)
+    user = create_user()
+    client = login(user, test_client=app.test_client())
+    with in_tenant(user.tenant_id):
+        for n in range(5):
+            make_contact(name=f"Person {n}")
+    first = client.get("/contacts/").get_data(as_text=True)
+    assert "More than 3 contacts" in first and "Page 1<" in first and "Next →" in first
+    last = client.get("/contacts/?page=3").get_data(as_text=True)
+    assert "Person 0" in last and "Next →" not in last and "← Previous" in last

@@ -21,6 +21,7 @@ from services.contacts import (
     search_contacts,
 )
 from services.errors import Invalid
+from services.paging import capped_page
 from services.phones import format_phone
 from services.segments import all_segments
 from services.segments import criterion as segment_criterion
@@ -41,7 +42,8 @@ def index():
     segment = get_or_404(Segment, segment_id) if segment_id is not None else None
     criteria = [segment_criterion(segment)] if segment is not None else []
     per_page = current_app.config["CONTACTS_PER_PAGE"]
-    pagination = db.paginate(search_contacts(query, tag_id, *criteria), per_page=per_page, error_out=False)
+    pagination = capped_page(search_contacts(query, tag_id, *criteria), request.args.get("page", 1, type=int),
+                             per_page)
     return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
                   tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments())
 
