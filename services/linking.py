@@ -147,8 +147,11 @@ def restore_gateway_webhook(channel: Channel) -> None:
 
 
 def start_sandbox() -> Channel:
-    """Link the sandbox: its QR opens a page that plays the phone."""
+    """Link the sandbox: its QR opens a page that plays the phone (refused while it is linked already)."""
     channel = ensure_channel(ChannelKind.SANDBOX)
+    if channel.is_connected:
+        # Starting again would set it back to pending: the linked phone would be cut off.
+        raise ChannelSetupError("The sandbox is linked already.")
     if not channel.instance_name:
         # The name is the phone page's URL, so it is as unguessable as a webhook token.
         channel.instance_name = "sandbox-" + new_token(24)

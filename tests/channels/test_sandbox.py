@@ -88,3 +88,17 @@ def test_unknown_phone_page_is_404(app, sandbox_tenant, create_user, login):
     other = create_user()
     other_client = login(other, test_client=app.test_client())
     assert other_client.get("/sandbox/whatever").status_code == 404
+
+
+def test_starting_a_linked_sandbox_again_is_refused_by_the_service(app, client, sandbox_tenant, run_jobs):
+    """Any caller, not only the settings route: starting again would cut the linked phone off."""
+    from services.channels import ChannelSetupError
+    from services.linking import start_sandbox
+
+    assert app.test_client().post(phone_path(app, sandbox_tenant.tenant_id) + "/scan").status_code == 303
+    run_jobs()
+    with app.app_context(), tenant_scope(sandbox_tenant.tenant_id):
+        with pytest.raises(ChannelSetupError, match="linked already"):
+            start_sandbox()
+        db.session.rollback()
+    assert channel_of(app, sandbox_tenant.tenant_id).state == "connected"
