@@ -1,6 +1,8 @@
 """Broadcast routes: thin; rules, sending and counts live in services.broadcasts."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Response, flash, request, url_for
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from blueprints.common import get_or_404
 from blueprints.htmx import REFUSED, render, see_other
 from extensions import db
 from models import Broadcast, MessageTemplate
+from models.base import utcnow
 from services import broadcasts as service
 from services.broadcasts.audience import clean_audience
 from services.broadcasts.content import find_template, template_variable_names
@@ -27,6 +30,9 @@ from services.errors import Invalid
 from services.inbox import approved_templates
 from services.segments import all_segments
 from services.tags import all_tags
+
+# Delivered and read receipts keep arriving after the last send; the finished page watches for them this long.
+RECEIPTS_WATCHED = timedelta(days=2)
 
 
 @bp.get("/")
@@ -118,10 +124,18 @@ def live_preview():
     return render("broadcasts/_preview.html", preview=_preview(form))
 
 
+def _poll_every(broadcast: Broadcast) -> str | None:
+    """How often the progress polls: fast while sending; slowly for a while after, as receipts still arrive."""
+    if broadcast.status not in FINAL:
+        return "2s"
+    finished = broadcast.finished_at
+    return "30s" if finished is not None and utcnow() - finished < RECEIPTS_WATCHED else None
+
+
 def _progress_context(broadcast: Broadcast) -> dict:
     shown = service.progress(broadcast)
     return {"broadcast": broadcast, "progress": shown, "version": shown.version(broadcast.status),
-            "counters": COUNTERS, "final": broadcast.status in FINAL}
+            "counters": COUNTERS, "final": broadcast.status in FINAL, "poll_every": _poll_every(broadcast)}
 
 
 @bp.get("/<int:broadcast_id>")

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from extensions import db
 from models import Broadcast, BroadcastRecipient, Message
+from models.base import utcnow
 from tests.factories import link, make_contact, make_tag
 
 HX = {"HX-Request": "true"}
@@ -50,7 +53,12 @@ def test_write_confirm_and_watch_progress(client, sandbox_connected, in_tenant, 
     done = client.get(f"/broadcasts/{broadcast_id}/progress?v={version}", headers=HX)
     assert done.status_code == 200
     body = done.get_data(as_text=True)
-    assert "100%" in body and "every 2s" not in body  # final: the poll stops
+    assert "100%" in body and "every 2s" not in body  # final: no more fast polling
+    assert 'hx-trigger="every 30s"' in body  # receipts still arrive after the last send
+    with in_tenant(tenant):  # long finished: its receipts are in, the page stops asking
+        db.session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                           .values(finished_at=utcnow() - timedelta(days=3)))
+    assert "hx-trigger" not in client.get(f"/broadcasts/{broadcast_id}/progress", headers=HX).text
     assert re.search(r"data-counter=\"(sent|delivered|read)\"><dt>\w+</dt><dd>3<", body), body
     listing = client.get("/broadcasts/").get_data(as_text=True)
     assert "Spring sale" in listing and "completed" in listing
