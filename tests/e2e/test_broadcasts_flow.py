@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.e2e.steps import link_sandbox, log_in
 from tests.e2e.test_csp_flows import CspWatch
 from tests.factories import link, make_contact, make_tag
 
@@ -20,19 +20,8 @@ def test_broadcast_to_a_tag_and_watch_it_finish(app, live_server, new_page, crea
 
     watch = CspWatch()
     page = watch.watch(new_page())
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.locator("main").get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(f"{live_server}/login")
-
-    # Link the sandbox: the pretend phone scans the code.
-    page.goto(f"{live_server}/settings/whatsapp")
-    page.get_by_role("button", name="Use the sandbox").click()
-    phone = new_page()
-    phone.goto(page.get_by_role("link", name="Open the sandbox phone").get_attribute("href"))
-    phone.get_by_role("button", name="Scan and link").click()
-    expect(phone.locator("#phone-state")).to_contain_text("Linked as", timeout=15_000)
+    log_in(page, live_server, user.email)
+    link_sandbox(page, new_page, live_server)  # the pretend phone scans the code
 
     page.get_by_role("link", name="Broadcasts").first.click()
     page.get_by_role("button", name="New broadcast").first.click()

@@ -12,21 +12,13 @@ from models.base import utcnow
 from models.tenancy import tenant_scope
 from services.channels import get_channel
 from services.inbound import apply_events
-from tests.conftest import TEST_PASSWORD
+from tests.e2e.steps import log_in
 from tests.factories import make_contact
 from tests.inbox.conftest import add_message, sandbox_owner  # noqa: F401  (fixture)
 from whatsapp.base import InboundMessage
 
 QUICK_REPLIES = {"thanks": "Thank you for your order!", "then": "Then we will ship it tomorrow.",
                  "hours": "We are open 9 to 5."}
-
-
-def log_in(page, base, user):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def picker_options(page) -> list[str]:
@@ -39,7 +31,7 @@ def test_new_conversation_quick_replies_and_suggestions(live_server, new_page, s
         make_contact(name="Maria Pick", phone="+14155550131")
         make_contact(name="Oscar Other", phone="+14155550132")
     page = new_page()
-    log_in(page, live_server, sandbox_owner)
+    log_in(page, live_server, sandbox_owner.email)
     page.goto(f"{live_server}/inbox/")
     page.get_by_role("button", name="New conversation").click()
     expect(page.get_by_role("heading", name="New conversation")).to_be_visible()
@@ -122,7 +114,7 @@ def test_resolve_filter_and_reopen_on_a_new_message(app, live_server, new_page, 
         add_message(otto, "in", "Do you ship to Spain?", minutes_ago=10)
         rosa_id = rosa.id
     page = new_page()
-    log_in(page, live_server, sandbox_owner)
+    log_in(page, live_server, sandbox_owner.email)
     page.goto(f"{live_server}/inbox/{rosa_id}")
     page.evaluate("window.__marker = 'no reload'")
     page.get_by_role("button", name="Resolve").click()
@@ -163,7 +155,7 @@ def test_the_list_stays_put_between_inbox_pages_and_fits_a_phone(live_server, ne
         contact_id = contact.id
     page = new_page()
     page.set_viewport_size({"width": 1280, "height": 800})
-    log_in(page, live_server, sandbox_owner)
+    log_in(page, live_server, sandbox_owner.email)
     boxes = {}
     for path in ("/inbox/", f"/inbox/{contact_id}", "/inbox/new"):
         page.goto(live_server + path)

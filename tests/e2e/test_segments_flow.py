@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.e2e.steps import log_in
 from tests.e2e.test_csp_flows import CspWatch
 from tests.factories import link, make_contact, make_tag
 
@@ -22,11 +22,7 @@ def test_build_a_segment_with_a_live_preview(live_server, new_page, create_user,
 
     watch = CspWatch()
     page = watch.watch(new_page())
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.locator("main").get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(f"{live_server}/login")
+    log_in(page, live_server, user.email)
 
     page.goto(f"{live_server}/segments/new")
     count = page.locator("[data-preview-count]")
