@@ -19,6 +19,15 @@ def htmx_target() -> str | None:
     return request.headers.get("HX-Target")
 
 
+def unchanged_poll(version: str) -> Response | None:
+    """204 for a poll whose page already shows `version` (htmx then leaves it alone); None when it changed.
+
+    Every polled partial (inbox list and thread, badge, sandbox phone, broadcast progress) sends the
+    version it shows as `?v=`, so an unchanged poll costs only the version's own lookup.
+    """
+    return Response(status=204) if request.args.get("v") == version else None
+
+
 def see_other(location: str) -> Response:
     """Redirect after POST: HTMX follows HX-Redirect, browsers a 303."""
     if is_htmx():

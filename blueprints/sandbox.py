@@ -9,10 +9,10 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from sqlalchemy import func, select
 
-from blueprints.htmx import see_other
+from blueprints.htmx import see_other, unchanged_poll
 from extensions import db
 from models import Channel, Message
 from models.tenancy import lookup_tenant_id, tenant_scope
@@ -79,8 +79,8 @@ def _phone_page(channel: Channel, form, errors: list[str] | None = None, status:
 def screen(instance: str):
     """The polled part of the phone: link state and what arrived; 204 while nothing changed."""
     with sandbox_scope(instance) as channel:
-        if request.args.get("v") == _screen_version(channel):
-            return Response(status=204)
+        if (unchanged := unchanged_poll(_screen_version(channel))) is not None:
+            return unchanged
         return render_template("sandbox/_screen.html", **_screen_context(channel, {}))
 
 

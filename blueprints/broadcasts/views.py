@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, flash, request, url_for
+from flask import flash, request, url_for
 from sqlalchemy import select
 
 from blueprints.broadcasts.blueprint import bp
@@ -17,7 +17,7 @@ from blueprints.broadcasts.forms import (
     variables_from,
 )
 from blueprints.common import get_or_404
-from blueprints.htmx import REFUSED, render, see_other
+from blueprints.htmx import REFUSED, render, see_other, unchanged_poll
 from extensions import db
 from models import Broadcast, MessageTemplate
 from models.base import utcnow
@@ -164,8 +164,8 @@ def progress(broadcast_id: int):
     """The polled bar and counters: 204 while nothing changed, no more polling once final."""
     broadcast = get_or_404(Broadcast, broadcast_id)
     context = _progress_context(broadcast)
-    if request.args.get("v") == context["version"]:
-        return Response(status=204)
+    if (unchanged := unchanged_poll(context["version"])) is not None:
+        return unchanged
     return render("broadcasts/_progress.html", "broadcasts/_progress.html", **context)
 
 

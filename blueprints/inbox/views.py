@@ -1,10 +1,10 @@
 """Inbox routes: conversations, the thread and its polling, replies, retries and media."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, request, send_file, url_for
+from flask import abort, flash, request, send_file, url_for
 
 from blueprints.common import get_or_404
-from blueprints.htmx import REFUSED, is_htmx, render, see_other
+from blueprints.htmx import REFUSED, is_htmx, render, see_other, unchanged_poll
 from blueprints.inbox import reply_box
 from blueprints.inbox.blueprint import bp
 from blueprints.inbox.context import (
@@ -26,15 +26,6 @@ from services.outbox import SendRefused, queue_media, queue_text, retry_message
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
-def _unchanged(version: str) -> bool:
-    """A poll that already shows `version` gets 204, which htmx does not swap."""
-    return request.args.get("v") == version
-
-
-def _no_change() -> Response:
-    return Response(status=204)
-
-
 def _size() -> int:
     return max(1, min(request.args.get("size", queries.THREAD_SIZE, type=int), queries.THREAD_MAX))
 
@@ -43,8 +34,8 @@ def _size() -> int:
 def index():
     """Conversation list with active search, pagination and a cheap 5-second refresh."""
     version = queries.list_version()
-    if is_htmx() and _unchanged(version):
-        return _no_change()
+    if is_htmx() and (unchanged := unchanged_poll(version)) is not None:
+        return unchanged
     # The list beside an open conversation keeps it highlighted and leaves the address alone.
     current_id = request.args.get("current", type=int) if is_htmx() else None
     context = list_context(request.args.get("q", ""), request.args.get("page", 1, type=int), current_id, version,
@@ -69,8 +60,8 @@ def conversation(contact_id: int):
 def thread(contact_id: int):
     """The thread partial; polls answer 204 while nothing changed."""
     contact = get_or_404(Contact, contact_id)
-    if _unchanged(queries.thread_version(contact)):
-        return _no_change()
+    if (unchanged := unchanged_poll(queries.thread_version(contact))) is not None:
+        return unchanged
     if is_htmx():
         mark_read(contact)  # the conversation is on screen, so what just arrived has been seen
         db.session.commit()
