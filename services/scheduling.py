@@ -14,15 +14,15 @@ from sqlalchemy import select, update
 
 from core.enums import MessageOrigin
 from extensions import db
-from models import Contact, MessageTemplate, ScheduledMessage, Tenant
+from models import Contact, MessageTemplate, ScheduledMessage
 from models.base import utcnow
 from models.scheduled_message import ScheduledStatus
-from models.tenancy import current_tenant_id
 from services.channels import capabilities_for, get_channel
 from services.errors import Invalid
 from services.outbox import TEXT_MAX, SendRefused, queue_template, queue_text, window_closes_at, window_open
 from services.queueing import DEFAULT_QUEUE, enqueue_after_commit
 from services.templates import TemplateInvalid, build_components
+from services.workspace import workspace_zone
 
 SEND_JOB = "jobs.scheduling.send_scheduled"
 WINDOW_CLOSED = "the 24-hour window had closed; choose a template"
@@ -31,20 +31,14 @@ SWEEP_BATCH = 200
 
 # --- time zones -------------------------------------------------------------------------------------------
 
-def workspace_zone() -> str:
-    """The current workspace's IANA time zone."""
-    zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == current_tenant_id()))
-    return zone or "UTC"
-
-
-def to_utc(local: datetime, zone: str) -> datetime:
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     """A wall-clock time in `zone` (naive) as an aware UTC datetime."""
-    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
+    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
-def to_local(moment: datetime, zone: str) -> datetime:
+def to_local(moment: datetime, zone: ZoneInfo) -> datetime:
     """An aware UTC datetime as the naive wall-clock time in `zone`."""
-    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 # --- what the forms need ----------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
+from sqlalchemy import select
 
 from extensions import db
 from models import Tenant
+from models.tenancy import current_tenant_id
 from services.errors import Invalid
 from services.optout import parse_keywords
 
@@ -30,6 +32,15 @@ class WorkspaceSettings:
 def time_zones() -> tuple[str, ...]:
     """Every IANA time zone name this system knows, sorted (the settings form offers them)."""
     return tuple(sorted(available_timezones()))
+
+
+def workspace_zone() -> ZoneInfo:
+    """The current workspace's time zone, in which its schedules and dates are read (UTC when unset or unknown)."""
+    name = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == current_tenant_id()))
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def is_time_zone(name: str | None) -> bool:

@@ -30,6 +30,7 @@ from services.errors import Invalid
 from services.inbox import approved_templates
 from services.segments import all_segments
 from services.tags import all_tags
+from services.workspace import workspace_zone
 
 # Delivered and read receipts keep arriving after the last send; the finished page watches for them this long.
 RECEIPTS_WATCHED = timedelta(days=2)
@@ -89,7 +90,7 @@ def _editor(form: BroadcastForm, broadcast: Broadcast | None):
     preview = _preview(form)
     return render("broadcasts/form.html", status=status, form=form, broadcast=broadcast, problems=problems,
                   template=template, variable_names=template_variable_names(template), variables=variables,
-                  sources=_sources(preview.get("sample"), variables), preview=preview, zone=service.zone())
+                  sources=_sources(preview.get("sample"), variables), preview=preview, zone=workspace_zone())
 
 
 def _sources(sample, variables) -> list[tuple[str, str]]:
@@ -112,7 +113,7 @@ def edit(broadcast_id: int):
     broadcast = get_or_404(Broadcast, broadcast_id)
     if broadcast.status not in ("draft", "scheduled"):
         return see_other(url_for("broadcasts.show", broadcast_id=broadcast.id))
-    form = (BroadcastForm(data=form_data(broadcast, find_template(broadcast), service.zone()))
+    form = (BroadcastForm(data=form_data(broadcast, find_template(broadcast), workspace_zone()))
             if request.method == "GET" else BroadcastForm())
     return _editor(form, broadcast)
 
@@ -143,7 +144,7 @@ def show(broadcast_id: int):
     """A draft's confirm step (exact audience count, what the window would skip), else its progress."""
     broadcast = get_or_404(Broadcast, broadcast_id)
     state = request.args.get("state") or None
-    context = {"broadcast": broadcast, "state": state, "zone": service.zone(),
+    context = {"broadcast": broadcast, "state": state, "zone": workspace_zone(),
                "rows": service.recipients(broadcast, state)}
     if broadcast.status in ("draft", "scheduled"):
         channel = get_channel()

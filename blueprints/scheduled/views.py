@@ -1,6 +1,8 @@
 """Scheduled-message routes: thin; the rules live in services.scheduling."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import flash, request, url_for
 from flask_login import current_user
 
@@ -24,13 +26,13 @@ from services.scheduling import (
     to_local,
     to_utc,
     update_scheduled,
-    workspace_zone,
 )
+from services.workspace import workspace_zone
 
 BACKS = ("inbox", "contact", "list")
 
 
-def _in_zone(zone: str):
+def _in_zone(zone: ZoneInfo):
     """For templates: an aware UTC time as the workspace's wall-clock time."""
     return lambda moment: to_local(moment, zone)
 
@@ -78,7 +80,7 @@ def _refused(form: ScheduleForm, errors: dict[str, str]) -> None:
         flash(errors[""], "error")
 
 
-def _saved(item: ScheduledMessage, contact: Contact, zone: str, verb: str) -> None:
+def _saved(item: ScheduledMessage, contact: Contact, zone: ZoneInfo, verb: str) -> None:
     flash(f"Message {verb} for {to_local(item.due_at, zone):%Y-%m-%d %H:%M} ({zone}).", "success")
     if not item.is_template:
         note = text_window_note(contact, item.due_at)

@@ -17,10 +17,9 @@ from services.broadcasts.lifecycle import (
     retry_failed,
     save_broadcast,
     start,
-    zone,
 )
 from services.broadcasts.progress import names_of_messages, progress, recipients, totals
 
 __all__ = ["audience_counts", "cancel", "confirm", "names_of_messages", "pause", "personalise",
            "placeholder_problems", "progress", "recipients", "render_for", "resume", "retry_failed",
-           "sample_contact", "save_broadcast", "start", "totals", "zone"]
+           "sample_contact", "save_broadcast", "start", "totals"]

@@ -9,21 +9,21 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 
 from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
-from models import Broadcast, BroadcastRecipient, Message, MessageTemplate, Tenant
+from models import Broadcast, BroadcastRecipient, Message, MessageTemplate
 from models.base import utcnow
-from models.tenancy import current_tenant_id
 from services.broadcasts import audience as audiences
 from services.broadcasts.content import FIXED, SOURCES, placeholder_problems, template_variable_names
 from services.errors import Invalid
 from services.outbox import TEXT_MAX
 from services.outbox.recording import UNKNOWN_REASON
 from services.queueing import BULK_QUEUE, enqueue_after_commit
+from services.workspace import workspace_zone
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
 FEEDER_KEY = "messagehub:broadcast-feeder:{tenant_id}:{broadcast_id}"
@@ -31,15 +31,6 @@ FEEDER_KEY = "messagehub:broadcast-feeder:{tenant_id}:{broadcast_id}"
 FEEDER_TTL = 30
 EDITABLE = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
 UNKNOWN_RECIPIENT = "May have been delivered, not resent. " + UNKNOWN_REASON
-
-
-def zone() -> ZoneInfo:
-    """The workspace's time zone (UTC when unset or unknown)."""
-    name = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == current_tenant_id()))
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_to_utc(day: str, at: str, tz: ZoneInfo) -> datetime:
@@ -94,7 +85,7 @@ def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> 
     scheduled_at = None
     if data.get("when") == "later":
         try:
-            scheduled_at = local_to_utc(data.get("day") or "", data.get("at") or "", zone())
+            scheduled_at = local_to_utc(data.get("day") or "", data.get("at") or "", workspace_zone())
         except ValueError:
             errors["day"] = "Enter a date and a time."
         else:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from extensions import db
-from models import Contact, Segment, Tenant
-from models.tenancy import current_tenant_id
+from models import Contact, Segment
 from services.errors import Invalid
 from services.outbox import bulk_reachable
 from services.segments.filters import (
@@ -27,21 +26,13 @@ from services.segments.filters import (
     register_operator,
     validate_definition,
 )
+from services.workspace import workspace_zone
 
 __all__ = ["OPERATORS", "Operator", "Preview", "all_segments", "audience", "count_matching", "criterion",
            "delete_segment", "empty_definition", "matching_contacts", "preview", "register_operator", "save_segment",
            "segments_with_counts", "validate_definition"]
 
 PREVIEW_SIZE = 10
-
-
-def _zone() -> ZoneInfo:
-    """The workspace's time zone: "created before 31 Jan" means midnight where the workspace is."""
-    name = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == current_tenant_id()))
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _criterion(segment_or_filter: Segment | dict[str, Any], zone: ZoneInfo | None = None):
@@ -53,7 +44,7 @@ def _criterion(segment_or_filter: Segment | dict[str, Any], zone: ZoneInfo | Non
             raise Invalid({"conditions": "This segment uses a condition that no longer exists. Edit it."})
     else:
         definition = validate_definition(segment_or_filter)
-    return compile_definition(definition, zone or _zone())
+    return compile_definition(definition, zone or workspace_zone())
 
 
 def criterion(segment: Segment):
@@ -100,7 +91,7 @@ class Preview:
 
 def preview(segment_or_filter: Segment | dict[str, Any], size: int = PREVIEW_SIZE) -> Preview:
     """Counts and the first `size` matching contacts (two statements; the filter is validated first)."""
-    zone = _zone()
+    zone = workspace_zone()
     criterion = _criterion(segment_or_filter, zone)
     total, reachable = db.session.execute(_counts(criterion)).one()
     # The preview shows no tags: skip the relationship's selectin query (it still loads if a page asks).
@@ -120,7 +111,7 @@ def segments_with_counts() -> list[tuple[Segment, int | None, int | None]]:
     A segment whose stored filter no longer compiles gets None counts instead of breaking the page.
     """
     segments = all_segments()
-    zone = _zone()
+    zone = workspace_zone()
     branches = []
     for segment in segments:
         try:
