@@ -20,11 +20,16 @@ def get_or_404(model: type[T], object_id: int) -> T:
     return obj
 
 
-def put_errors(form, errors: dict[str, str]) -> None:
-    """Show a service's validation messages on the matching form fields."""
+def put_errors(form, errors: dict[str, str]) -> list[str]:
+    """Show a service's validation messages on the matching form fields; returns those no field takes."""
+    rest = []
     for name, message in errors.items():
-        field = getattr(form, name)
-        field.errors = [*field.errors, message]
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            rest.append(message)
+    return rest
 
 
 def form_status() -> int:

@@ -69,15 +69,3 @@ def form_data(broadcast: Broadcast, template: MessageTemplate | None, zone) -> d
         local = broadcast.scheduled_at.astimezone(zone)
         data.update(day=local.date().isoformat(), at=local.strftime("%H:%M"))
     return data
-
-
-def put_errors(form: BroadcastForm, errors: dict[str, str]) -> list[str]:
-    """Show the service's messages on their fields; returns the rest (template variables, status) as sentences."""
-    rest = []
-    for key, message in errors.items():
-        field = getattr(form, key, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        else:
-            rest.append(message)
-    return rest

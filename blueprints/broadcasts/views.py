@@ -13,10 +13,9 @@ from blueprints.broadcasts.forms import (
     data_from,
     form_data,
     prepare,
-    put_errors,
     variables_from,
 )
-from blueprints.common import get_or_404
+from blueprints.common import get_or_404, put_errors
 from blueprints.htmx import REFUSED, render, see_other, unchanged_poll
 from extensions import db
 from models import Broadcast, MessageTemplate
