@@ -132,3 +132,20 @@ def test_a_draft_whose_segment_was_deleted_says_so(client, sandbox_connected, in
     assert "The segment of this broadcast was deleted." in client.get(url).get_data(as_text=True)
     with in_tenant(tenant) as session:
         assert session.scalar(select(Broadcast.status)) == "draft"
+
+
+def test_the_preview_never_counts_or_shows_another_workspaces_contacts(client, sandbox_connected, create_user,
+                                                                      in_tenant):
+    from services.segments import save_segment
+
+    other = create_user()
+    their_tag = _tagged(in_tenant, other.tenant_id, 4)
+    with in_tenant(other.tenant_id):
+        their_segment = save_segment("Theirs", {"version": 1, "conditions": [{"op": "name_contains",
+                                                                               "text": "Ana"}]}).id
+    by_tag = client.post("/broadcasts/preview", headers=HX, data={
+        "audience_kind": "tags", "tag_ids": [str(their_tag)], "content": "text", "body": "Hi {{name}}"}).text
+    assert "data-audience-count>0<" in by_tag and "Ana 0" not in by_tag
+    by_segment = client.post("/broadcasts/preview", headers=HX, data={
+        "audience_kind": "segment", "segment_id": str(their_segment), "content": "text", "body": "Hi"}).text
+    assert "Choose a segment." in by_segment and "Ana 0" not in by_segment
