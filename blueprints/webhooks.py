@@ -1,16 +1,19 @@
 """Inbound webhooks: the URL token picks the tenant, verification comes before parsing, answers are fast.
 
 Nothing here calls a provider: the raw body is committed and a job on the inbound queue processes it.
-This is the path a burst of deliveries (a broadcast's replies) hits all at once, so each request reads
-only the channel columns it needs, writes one row and enqueues in one Redis round trip.
+This is the path a burst of deliveries (a broadcast's replies) hits all at once. Each process keeps
+what it needs of a channel it has served (its tenant, id, kind and the secret that checks a delivery)
+keyed by the URL token's digest, so a delivery costs one INSERT ... SELECT that stores the body only
+while the channel is still exactly as cached, and one Redis SET while the tenant's drain job is busy.
 """
 from __future__ import annotations
 
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 from flask import Blueprint, abort, current_app, request
@@ -19,14 +22,23 @@ from sqlalchemy import Row, select
 from extensions import csrf, db, limiter
 from models import Channel
 from models.tenancy import lookup_tenant_id, tenant_scope
+from models.types import decrypt
 from services.channels import capabilities_for
 from services.crypto import token_digest
-from services.webhook_events import store_event
+from services.webhook_events import GUARD_COLUMNS, store_event_if_current
 from whatsapp.signature import verify_signature
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
-limiter.exempt(bp)
+
+
+@limiter.request_filter
+def _not_limited() -> bool:
+    # Providers' deliveries are never rate limited; a request filter skips the limiter before it
+    # does any work, where exempting the blueprint still costs each delivery the limit lookup.
+    return request.blueprint == "webhooks"
+
+
 log = logging.getLogger(__name__)
 
 # Tenant of each URL token digest this process has served. An entry is only a hint: the channel is
@@ -113,11 +125,68 @@ def _json_object(raw: bytes) -> dict:
     return payload
 
 
-def _store(channel: Row, raw: bytes) -> tuple[str, int]:
-    """Commit the raw body (its processing is enqueued after the commit); answer 200 once it is safe."""
-    store_event(channel.id, channel.kind, raw.decode("utf-8"))
-    db.session.commit()
-    return "OK", 200
+@dataclass(frozen=True)
+class ChannelKeys:
+    """What a delivery needs of its channel: who owns it, and the value that checks the delivery."""
+
+    id: int
+    tenant_id: int
+    kind: str
+    guard: str  # the column checked again when storing (services.webhook_events.GUARD_COLUMNS)
+    stored: str | None  # that column as stored (ciphertext for a secret)
+    value: str | None  # and as the check uses it (decrypted)
+
+
+_KEYS_OF_DIGEST: dict[str, ChannelKeys] = {}
+
+
+def _channel_keys(digest: str, capability: str, guard: str, *, fresh: bool) -> ChannelKeys | None:
+    """The channel keys for a URL token digest: cached unless `fresh`; None for no such channel."""
+    keys = None if fresh else _KEYS_OF_DIGEST.get(digest)
+    if keys is None:
+        row = _find_channel(digest, (GUARD_COLUMNS[guard].label("stored"),))
+        if row is None or not getattr(capabilities_for(row.kind), capability):
+            _KEYS_OF_DIGEST.pop(digest, None)
+            return None
+        value = decrypt(row.stored) if row.stored is not None and guard == "app_secret" else row.stored
+        keys = ChannelKeys(row.id, row.tenant_id, row.kind, guard, row.stored, value)
+        if len(_KEYS_OF_DIGEST) >= _TENANT_CACHE_MAX:
+            _KEYS_OF_DIGEST.clear()
+        _KEYS_OF_DIGEST[digest] = keys
+    return keys
+
+
+def _accept(token: str, capability: str, guard: str, body: Callable[[], bytes],
+            check: Callable[[ChannelKeys, bytes], tuple | None]) -> tuple:
+    """Check and store one delivery: with the cached channel first, then looked up afresh.
+
+    `body` reads the delivery (once, after the token named a channel); `check` answers a refusal
+    (status tuple) or None. A refusal or a failed store with cached keys
+    may only mean the channel changed (new secret, new URL, unlinked), so both are tried once more
+    with keys read from the database before the answer is final.
+    """
+    digest = token_digest(token)
+    raw = None
+    for fresh in (digest not in _KEYS_OF_DIGEST, True):
+        keys = _channel_keys(digest, capability, guard, fresh=fresh)
+        if keys is None:
+            abort(404)
+        if raw is None:
+            raw = body()
+        refusal = check(keys, raw)
+        if refusal is not None:
+            if fresh:
+                return refusal
+            continue
+        with tenant_scope(keys.tenant_id):
+            stored = store_event_if_current(keys.id, digest, guard, keys.stored, keys.kind, raw.decode("utf-8"))
+            if stored is not None:
+                db.session.commit()
+                return "OK", 200
+            db.session.rollback()
+        _KEYS_OF_DIGEST.pop(digest, None)
+    # The channel changed between reading it and storing: the provider retries.
+    return "channel changed, retry", 503
 
 
 @bp.get("/cloud/<token>")
@@ -134,29 +203,38 @@ def cloud_verify(token: str):
 @bp.post("/cloud/<token>")
 def cloud_event(token: str):
     """A Cloud API delivery: signature over the raw body with the tenant's app secret, then store."""
-    with channel_scope(token, "manual_webhook", Channel.app_secret) as channel:
-        raw = _raw_body()
-        signature = request.headers.get("X-Hub-Signature-256")
+    signature = request.headers.get("X-Hub-Signature-256")
+
+    def check(keys: ChannelKeys, raw: bytes) -> tuple | None:
         if not signature:
             return "missing signature", 401
-        if not channel.app_secret or not verify_signature(channel.app_secret, raw, signature):
-            log.warning("cloud webhook with a bad signature refused (tenant %s)", channel.tenant_id)
+        if not keys.value or not verify_signature(keys.value, raw, signature):
+            log.warning("cloud webhook with a bad signature refused (tenant %s)", keys.tenant_id)
             return "bad signature", 403
         _json_object(raw)
-        return _store(channel, raw)
+        return None
+
+    return _accept(token, "manual_webhook", "app_secret", _raw_body, check)
 
 
 @bp.post("/gateway/<token>")
 def gateway_event(token: str):
     """A gateway delivery: the unguessable URL token picks the tenant, the instance must be theirs."""
-    with channel_scope(token, "instance_lifecycle", Channel.instance_name) as channel:
+    received: dict = {}
+
+    def body() -> bytes:
         raw = _raw_body()
-        payload = _json_object(raw)
-        if payload.get("instance") != channel.instance_name:
-            log.warning("gateway webhook for another instance refused (tenant %s)", channel.tenant_id)
-            return "instance mismatch", 403
+        payload = received["payload"] = _json_object(raw)
         if "apikey" in payload:
             # Evolution copies the instance token into every body; a secret is never stored as received.
             payload.pop("apikey")
             raw = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        return _store(channel, raw)
+        return raw
+
+    def check(keys: ChannelKeys, _raw: bytes) -> tuple | None:
+        if received["payload"].get("instance") != keys.value:
+            log.warning("gateway webhook for another instance refused (tenant %s)", keys.tenant_id)
+            return "instance mismatch", 403
+        return None
+
+    return _accept(token, "instance_lifecycle", "instance_name", body, check)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -19,14 +20,18 @@ from models.base import utcnow
 from models.tenancy import each_tenant
 from services.channels import provider_for
 from services.inbound import apply_events
-from services.queueing import INBOUND_QUEUE, enqueue_now
+from services.queueing import INBOUND_QUEUE, claim_flight, enqueue_now, hold_flight, release_flight
 from services.transient import is_transient
+from services.webhook_events import DRAIN_JOB, drain_flight
 
 log = logging.getLogger(__name__)
 PROCESS_JOB = "jobs.webhooks.process_webhook_event"
 STALE_AFTER = timedelta(minutes=2)
 # Transient failures are retried for as long as they last; the wait grows to ten minutes.
 BACKOFF_SECONDS = (2, 5, 15, 60, 180, 600)
+# A drain hands its worker back after this long, so one tenant's burst takes turns with the others.
+DRAIN_SECONDS = 5.0
+DRAIN_BATCH = 100
 
 
 def backoff(attempts: int) -> int:
@@ -37,6 +42,60 @@ def backoff(attempts: int) -> int:
 @tenant_job
 def process_webhook_event(tenant_id: int, event_id: int) -> dict | str | None:
     """Parse one stored event with its channel's adapter and apply what it says (idempotent)."""
+    return _process(tenant_id, event_id)
+
+
+def _fresh_event_ids() -> list[int]:
+    """The tenant's oldest stored events no job has tried yet (retries keep their own schedule)."""
+    return list(db.session.scalars(
+        select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None), WebhookEvent.failed_at.is_(None),
+                                      WebhookEvent.next_attempt_at.is_(None))
+        .order_by(WebhookEvent.id).limit(DRAIN_BATCH)))
+
+
+@tenant_job
+def drain_webhook_events(tenant_id: int) -> int:
+    """Process the tenant's stored events in arrival order until none is left; returns how many.
+
+    It holds the tenant's single-flight key while it works, so deliveries arriving meanwhile enqueue
+    nothing: the loop finds them. Releasing the key and then looking once more closes the gap for a
+    delivery committed just before the release. After DRAIN_SECONDS it enqueues its own continuation,
+    still holding the key, and hands the worker to the next job in line.
+    """
+    key = drain_flight(tenant_id)
+    done = 0
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while True:
+            event_ids = _fresh_event_ids()
+            db.session.commit()  # end the read transaction: each event is processed in its own
+            if not event_ids:
+                release_flight(key)
+                if not _fresh_event_ids() or not claim_flight(key):
+                    return done
+                continue
+            for event_id in event_ids:
+                _process(tenant_id, event_id)
+                done += 1
+                if time.monotonic() > deadline:
+                    hold_flight(key)
+                    enqueue_now(DRAIN_JOB, tenant_id, queue_name=INBOUND_QUEUE)
+                    return done
+    except Exception:
+        # The database or Redis is away: let the next delivery enqueue a drain again; the sweep
+        # re-enqueues what is stored meanwhile.
+        _release_quietly(key)
+        raise
+
+
+def _release_quietly(key: str) -> None:
+    try:
+        release_flight(key)
+    except Exception:  # Redis is away too: the key's time to live ends the flight
+        log.warning("could not release %s", key)
+
+
+def _process(tenant_id: int, event_id: int) -> dict | str | None:
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
     if event is None or event.processed_at is not None or event.failed_at is not None:
         return None

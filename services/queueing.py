@@ -16,6 +16,10 @@ from models.tenancy import listen_once
 log = logging.getLogger(__name__)
 _PENDING = "messagehub.jobs_after_commit"
 _COALESCED = "messagehub.jobs_coalesced"
+_FLIGHT_PREFIX = "messagehub:flight:"
+# A single-flight key outlives a job that died without releasing it by this long at most; the
+# periodic sweeps cover what arrived meanwhile.
+FLIGHT_TTL_SECONDS = 120
 
 # Queues, most urgent first. Workers take from them in this order, and a second worker serves only
 # the first two, so a customer's message and a person's reply never wait behind bulk sends.
@@ -45,14 +49,19 @@ def queue(name: str = DEFAULT_QUEUE) -> Queue:
 
 
 def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE,
-                         coalesce: int = 1, **kwargs) -> None:
+                         coalesce: int = 1, single_flight: str | None = None, **kwargs) -> None:
     """Enqueue `job(*args)` once the current transaction commits; dropped on rollback.
 
     The row a job works on must be committed before a worker can see it, and a rolled back
     request must not leave a job behind. With `coalesce=n`, of every n requests for the same job,
     queue and first argument in one transaction only the first is enqueued: for jobs that serve
-    their neighbours too (a send job takes the next queued messages with it).
+    their neighbours too (a send job takes the next queued messages with it). With
+    `single_flight=key`, the job is enqueued only if no job holding `key` is queued or running
+    (see `release_flight`): for jobs that work through everything pending when they run.
     """
+    if single_flight is not None:
+        db.session.info.setdefault(_PENDING, []).append((job, args, kwargs, delay, queue_name, single_flight))
+        return
     pending = db.session.info.setdefault(_PENDING, [])
     if coalesce > 1:
         group = (job, queue_name, args[:1])
@@ -60,7 +69,22 @@ def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DE
         counts[group] = counts.get(group, 0) + 1
         if (counts[group] - 1) % coalesce:
             return
-    pending.append((job, args, kwargs, delay, queue_name))
+    pending.append((job, args, kwargs, delay, queue_name, None))
+
+
+def claim_flight(key: str) -> bool:
+    """Take the single-flight `key` (True) unless a queued or running job holds it (False)."""
+    return bool(get_redis().set(_FLIGHT_PREFIX + key, 1, nx=True, ex=FLIGHT_TTL_SECONDS))
+
+
+def hold_flight(key: str) -> None:
+    """Keep holding `key` while a long job is still working (its time to live starts again)."""
+    get_redis().expire(_FLIGHT_PREFIX + key, FLIGHT_TTL_SECONDS)
+
+
+def release_flight(key: str) -> None:
+    """Let the next request for `key` enqueue a job: call it once the job has found nothing left to do."""
+    get_redis().delete(_FLIGHT_PREFIX + key)
 
 
 def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE, **kwargs):
@@ -76,9 +100,10 @@ def _flush_pending_jobs(session) -> None:
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
-    now = [(job, args, kwargs, name) for job, args, kwargs, delay, name in pending if not delay]
-    later = [(job, args, kwargs, delay, name) for job, args, kwargs, delay, name in pending if delay]
     try:
+        pending = _claim_flights(pending)
+        now = [(job, args, kwargs, name) for job, args, kwargs, delay, name, _ in pending if not delay]
+        later = [(job, args, kwargs, delay, name) for job, args, kwargs, delay, name, _ in pending if delay]
         if now:  # one Redis round trip for all of them: this runs at the end of hot request paths
             with get_redis().pipeline() as pipe:
                 for job, args, kwargs, name in now:
@@ -88,6 +113,25 @@ def _flush_pending_jobs(session) -> None:
             enqueue_now(job, *args, delay=delay, queue_name=name, **kwargs)
     except Exception:  # Redis down: the rows are committed and the periodic sweeps pick them up.
         log.exception("could not enqueue %s job(s); the periodic sweeps will", len(pending))
+
+
+def _claim_flights(pending: list[tuple]) -> list[tuple]:
+    """The pending jobs to enqueue: single-flight ones only where their key was free (one round trip)."""
+    keys = list(dict.fromkeys(item[5] for item in pending if item[5] is not None))
+    if not keys:
+        return pending
+    with get_redis().pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(_FLIGHT_PREFIX + key, 1, nx=True, ex=FLIGHT_TTL_SECONDS)
+        claimed = {key for key, taken in zip(keys, pipe.execute(), strict=True) if taken}
+    kept = []
+    for item in pending:
+        if item[5] is None:
+            kept.append(item)
+        elif item[5] in claimed:
+            claimed.discard(item[5])  # the first job asking for a key gets it, the rest are covered
+            kept.append(item)
+    return kept
 
 
 def _drop_pending_jobs(session) -> None:

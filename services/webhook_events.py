@@ -1,16 +1,29 @@
 """Webhook deliveries that could not be processed: what the tenant sees, and running them again."""
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Text, func, insert, literal, select, type_coerce
 
 from extensions import db
-from models import WebhookEvent
+from models import Channel, WebhookEvent
 from models.base import utcnow
 from models.tenancy import current_tenant_id, each_tenant
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
 
 SHOWN = 20
-PROCESS_JOB = "jobs.webhooks.process_webhook_event"
+DRAIN_JOB = "jobs.webhooks.drain_webhook_events"
+# Columns whose stored value a cached channel may be checked against (see store_event_if_current).
+GUARD_COLUMNS = {"app_secret": type_coerce(Channel.app_secret, Text), "instance_name": Channel.instance_name}
+
+
+def drain_flight(tenant_id: int) -> str:
+    """The single-flight key of a tenant's webhook drain: one drain job queued or running per tenant."""
+    return f"webhook-drain:{tenant_id}"
+
+
+def _process_after_commit(tenant_id: int) -> None:
+    # A burst of deliveries shares one drain job per tenant instead of one job each: a request whose
+    # tenant already has a drain queued or running pays one Redis SET, not a job's creation.
+    enqueue_after_commit(DRAIN_JOB, tenant_id, queue_name=INBOUND_QUEUE, single_flight=drain_flight(tenant_id))
 
 
 def store_event(channel_id: int, source: str, body: str) -> int:
@@ -27,7 +40,31 @@ def store_event(channel_id: int, source: str, body: str) -> int:
         insert(table).values(tenant_id=tenant_id, channel_id=channel_id, source=source, body=body,
                              received_at=utcnow()).returning(table.c.id)
     ).scalar_one()
-    enqueue_after_commit(PROCESS_JOB, tenant_id, event_id, queue_name=INBOUND_QUEUE)
+    _process_after_commit(tenant_id)
+    return event_id
+
+
+def store_event_if_current(channel_id: int, digest: str, guard: str, guarded_value: str | None,
+                           source: str, body: str) -> int | None:
+    """Store a delivery for a channel known from a cache, only if the channel is still as it was seen.
+
+    One INSERT ... SELECT: the row goes in only while the channel still has this id, URL token digest
+    and stored `guard` column value (the app secret's ciphertext, or the instance name). A regenerated
+    URL, new credentials or an unlinked number insert nothing and return None, so the caller looks
+    the channel up afresh. INSERT ... SELECT is not scoped by the ORM listener: the tenant is named here.
+    """
+    tenant_id = current_tenant_id()
+    table = WebhookEvent.__table__
+    guard_column = GUARD_COLUMNS[guard]
+    values = (literal(tenant_id), Channel.id, literal(source), literal(body, Text),
+              literal(utcnow(), table.c.received_at.type))
+    current = select(*values).where(
+        Channel.tenant_id == tenant_id, Channel.id == channel_id, Channel.webhook_token_digest == digest,
+        guard_column == guarded_value if guarded_value is not None else guard_column.is_(None))
+    columns = [table.c.tenant_id, table.c.channel_id, table.c.source, table.c.body, table.c.received_at]
+    event_id = db.session.execute(insert(table).from_select(columns, current).returning(table.c.id)).scalar()
+    if event_id is not None:
+        _process_after_commit(tenant_id)
     return event_id
 
 
@@ -51,7 +88,7 @@ def rerun_event(event: WebhookEvent) -> None:
     """Process a failed or partly skipped delivery again (items already stored are not stored twice)."""
     event.failed_at = event.processed_at = event.next_attempt_at = None
     event.attempts, event.error, event.item_errors = 0, None, None
-    enqueue_after_commit(PROCESS_JOB, event.tenant_id, event.id, queue_name=INBOUND_QUEUE)
+    _process_after_commit(event.tenant_id)
 
 
 def rerun_failed() -> int:
