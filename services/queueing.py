@@ -120,10 +120,13 @@ def _claim_flights(pending: list[tuple]) -> list[tuple]:
     keys = list(dict.fromkeys(item[5] for item in pending if item[5] is not None))
     if not keys:
         return pending
-    with get_redis().pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.set(_FLIGHT_PREFIX + key, 1, nx=True, ex=FLIGHT_TTL_SECONDS)
-        claimed = {key for key, taken in zip(keys, pipe.execute(), strict=True) if taken}
+    if len(keys) == 1:  # the common case (one webhook delivery): a plain SET costs less than a pipeline
+        claimed = {keys[0]} if claim_flight(keys[0]) else set()
+    else:
+        with get_redis().pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(_FLIGHT_PREFIX + key, 1, nx=True, ex=FLIGHT_TTL_SECONDS)
+            claimed = {key for key, taken in zip(keys, pipe.execute(), strict=True) if taken}
     kept = []
     for item in pending:
         if item[5] is None:

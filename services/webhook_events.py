@@ -1,7 +1,9 @@
 """Webhook deliveries that could not be processed: what the tenant sees, and running them again."""
 from __future__ import annotations
 
-from sqlalchemy import Text, func, insert, literal, select, type_coerce
+import functools
+
+from sqlalchemy import Integer, String, Text, bindparam, func, insert, select, type_coerce
 
 from extensions import db
 from models import Channel, WebhookEvent
@@ -44,6 +46,21 @@ def store_event(channel_id: int, source: str, body: str) -> int:
     return event_id
 
 
+@functools.cache
+def _insert_if_current(guard: str):
+    """The INSERT ... SELECT of store_event_if_current for one guard column, built once per process."""
+    table = WebhookEvent.__table__
+    tenant_id = bindparam("tenant_id", type_=Integer)
+    current = select(
+        tenant_id, Channel.id, bindparam("source", type_=String), bindparam("body", type_=Text),
+        bindparam("received_at", type_=table.c.received_at.type),
+    ).where(Channel.tenant_id == tenant_id, Channel.id == bindparam("channel_id"),
+            Channel.webhook_token_digest == bindparam("digest"),
+            GUARD_COLUMNS[guard].is_not_distinct_from(bindparam("guarded", type_=Text)))
+    columns = [table.c.tenant_id, table.c.channel_id, table.c.source, table.c.body, table.c.received_at]
+    return insert(table).from_select(columns, current).returning(table.c.id)
+
+
 def store_event_if_current(channel_id: int, digest: str, guard: str, guarded_value: str | None,
                            source: str, body: str) -> int | None:
     """Store a delivery for a channel known from a cache, only if the channel is still as it was seen.
@@ -51,18 +68,14 @@ def store_event_if_current(channel_id: int, digest: str, guard: str, guarded_val
     One INSERT ... SELECT: the row goes in only while the channel still has this id, URL token digest
     and stored `guard` column value (the app secret's ciphertext, or the instance name). A regenerated
     URL, new credentials or an unlinked number insert nothing and return None, so the caller looks
-    the channel up afresh. INSERT ... SELECT is not scoped by the ORM listener: the tenant is named here.
+    the channel up afresh. INSERT ... SELECT is not scoped by the ORM listener: the tenant is named
+    here (and row-level security checks it again on PostgreSQL). It runs on the session's connection
+    without the ORM's statement events, which have nothing to add to a statement built once.
     """
     tenant_id = current_tenant_id()
-    table = WebhookEvent.__table__
-    guard_column = GUARD_COLUMNS[guard]
-    values = (literal(tenant_id), Channel.id, literal(source), literal(body, Text),
-              literal(utcnow(), table.c.received_at.type))
-    current = select(*values).where(
-        Channel.tenant_id == tenant_id, Channel.id == channel_id, Channel.webhook_token_digest == digest,
-        guard_column == guarded_value if guarded_value is not None else guard_column.is_(None))
-    columns = [table.c.tenant_id, table.c.channel_id, table.c.source, table.c.body, table.c.received_at]
-    event_id = db.session.execute(insert(table).from_select(columns, current).returning(table.c.id)).scalar()
+    params = {"tenant_id": tenant_id, "channel_id": channel_id, "digest": digest, "guarded": guarded_value,
+              "source": source, "body": body, "received_at": utcnow()}
+    event_id = db.session.connection().execute(_insert_if_current(guard), params).scalar()
     if event_id is not None:
         _process_after_commit(tenant_id)
     return event_id
