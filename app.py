@@ -39,6 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from blueprints import register_blueprints
 
     register_blueprints(app)
+    from blueprints.webhook_intake import WebhookIntake
+
+    # Provider deliveries are answered in front of Flask's request machinery (see that module).
+    app.wsgi_app = WebhookIntake(app, app.wsgi_app)
 
     from cli import register_cli
 
