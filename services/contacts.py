@@ -207,9 +207,8 @@ def contacts_page(query: str = "", tag_id: int | None = None, *criteria: ColumnE
     with searching:
         counted = capped_count(search_contacts(query, tag_id, *criteria))
     stmt = search_contacts(query, tag_id, *criteria, common_tag=counted > paging.COUNT_CAP)
-    cursor = after or before
-    if cursor is not None:
-        found = seek_page(stmt, SORT_KEYS, cursor, per_page, before=before is not None, counted=counted)
+    if after is not None or before is not None:
+        found = seek_page(stmt, SORT_KEYS, after or before, per_page, before=after is None, counted=counted)
         if found is not None:
             return found
         page = 1
