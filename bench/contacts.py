@@ -177,7 +177,8 @@ def capture_statements(app, call: Callable[[], object]) -> list[tuple[str, objec
     seen: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
+        planner = "set_config('enable_" in statement  # a planner setting the request makes: replayed as is
+        if statement.lstrip().upper().startswith("SELECT") and ("set_config" not in statement or planner):
             seen.append((statement, parameters))
 
     with app.app_context():
@@ -195,10 +196,14 @@ def explain(app, tenant_id: int, label: str, call: Callable[[], object], tables=
     from extensions import db
     from models.tenancy import tenant_scope
 
-    statements = [s for s in capture_statements(app, call) if any(f"FROM {t}" in s[0] for t in tables)]
+    statements = [s for s in capture_statements(app, call)
+                  if any(f"FROM {t}" in s[0] for t in tables) or "set_config('enable_" in s[0]]
     with app.app_context(), tenant_scope(tenant_id):
         conn = db.session.connection()
         for statement, parameters in statements:
+            if "FROM " not in statement:
+                conn.exec_driver_sql(statement, parameters)
+                continue
             plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement,
                                         parameters).scalars().all()
             print(f"\n-- {label}\n{' '.join(statement.split())[:300]}\n  " + "\n  ".join(plan))
