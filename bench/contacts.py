@@ -177,7 +177,8 @@ def capture_statements(app, call: Callable[[], object]) -> list[tuple[str, objec
     seen: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        planner = "set_config('enable_" in statement  # a planner setting the request makes: replayed as is
+        # A planner setting the request makes (not the tenant's settings): replayed as is.
+        planner = "set_config(" in statement and "app.tenant_id" not in statement
         if statement.lstrip().upper().startswith("SELECT") and ("set_config" not in statement or planner):
             seen.append((statement, parameters))
 
@@ -197,7 +198,7 @@ def explain(app, tenant_id: int, label: str, call: Callable[[], object], tables=
     from models.tenancy import tenant_scope
 
     statements = [s for s in capture_statements(app, call)
-                  if any(f"FROM {t}" in s[0] for t in tables) or "set_config('enable_" in s[0]]
+                  if any(f"FROM {t}" in s[0] for t in tables) or "set_config(" in s[0]]
     with app.app_context(), tenant_scope(tenant_id):
         conn = db.session.connection()
         for statement, parameters in statements:

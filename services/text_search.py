@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 from extensions import db
 
@@ -29,7 +29,7 @@ def trigram_lookups() -> Iterator[None]:
     if db.session.get_bind().dialect.name != "postgresql":
         yield
         return
-    was = db.session.execute(text("SELECT current_setting('enable_indexscan'), "
-                                  "set_config('enable_indexscan', 'off', true)")).scalar_one()
+    was = db.session.execute(select(func.current_setting("enable_indexscan"),
+                                    func.set_config("enable_indexscan", "off", True))).first()[0]
     yield
-    db.session.execute(text("SELECT set_config('enable_indexscan', :was, true)"), {"was": was})
+    db.session.execute(select(func.set_config("enable_indexscan", was, True)))
