@@ -142,6 +142,12 @@ def logged_in_client(app, tenant_number: int = 0):
     return client
 
 
+def print_load() -> None:
+    """The machine's load average: figures taken on a busy shared machine say so."""
+    print("load average (1, 5, 15 min): " + ", ".join(f"{n:.2f}" for n in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs", flush=True)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -171,7 +177,9 @@ def capture_statements(app, call: Callable[[], object]) -> list[tuple[str, objec
     seen: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
+        # A planner setting the request makes (not the tenant's settings): replayed as is.
+        planner = "set_config(" in statement and "app.tenant_id" not in statement
+        if statement.lstrip().upper().startswith("SELECT") and ("set_config" not in statement or planner):
             seen.append((statement, parameters))
 
     with app.app_context():
@@ -189,10 +197,14 @@ def explain(app, tenant_id: int, label: str, call: Callable[[], object], tables=
     from extensions import db
     from models.tenancy import tenant_scope
 
-    statements = [s for s in capture_statements(app, call) if any(f"FROM {t}" in s[0] for t in tables)]
+    statements = [s for s in capture_statements(app, call)
+                  if any(f"FROM {t}" in s[0] for t in tables) or "set_config(" in s[0]]
     with app.app_context(), tenant_scope(tenant_id):
         conn = db.session.connection()
         for statement, parameters in statements:
+            if "FROM " not in statement:
+                conn.exec_driver_sql(statement, parameters)
+                continue
             plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement,
                                         parameters).scalars().all()
             print(f"\n-- {label}\n{' '.join(statement.split())[:300]}\n  " + "\n  ".join(plan))
@@ -229,10 +241,15 @@ def main() -> int:
         from extensions import db
         from models import Contact, Tag
         from models.tenancy import tenant_scope
+        from services.paging import Cursor
 
         with tenant_scope(tenant_id):
             middle = select(Contact.phone, Contact.email).order_by(Contact.id).offset(args.contacts // 2 + 17)
             sample = db.session.execute(middle.limit(1)).one()
+            # Where page 2,000 of the list starts: Next reaches it with a cursor holding this row's position.
+            newest_first = select(Contact.created_at, Contact.id).order_by(Contact.created_at.desc(),
+                                                                          Contact.id.desc())
+            deep = db.session.execute(newest_first.offset(1999 * 25 - 1).limit(1)).one()
             tag_id = db.session.scalar(select(Tag.id).order_by(Tag.id).limit(1))
             total = db.session.scalar(select(db.func.count(Contact.id)))
     urls = {
@@ -241,10 +258,13 @@ def main() -> int:
         f"/contacts/?q={sample.phone[-7:]} (phone)": f"/contacts/?q={sample.phone[-7:]}",
         f"/contacts/?q={sample.email.split('@')[0]} (email)": f"/contacts/?q={sample.email.split('@')[0]}",
         "/contacts/?tag=<~10% of contacts> (tag)": f"/contacts/?tag={tag_id}",
-        "/contacts/?page=2000 (deep page)": "/contacts/?page=2000",
+        "/contacts/?after=<row 49,975> (page 2000)": f"/contacts/?after={Cursor(*deep).token()}",
+        "/contacts/?before=<row 50,001> (Previous)": f"/contacts/?before={Cursor(*deep).token()}",
+        "/contacts/?page=40 (deepest numbered page)": "/contacts/?page=40",
     }
     print(f"contacts list: {total:,} contacts in the workspace, {args.tenants} workspaces, as {APP_ROLE} with "
           f"row-level security, Flask test client, {args.rounds} rounds", flush=True)
+    print_load()
 
     def get(url):
         def call():
@@ -254,6 +274,7 @@ def main() -> int:
 
     for label, url in urls.items():
         measure(label, get(url), args.rounds, target_ms=50)
+    print_load()
     if args.explain:
         for label, url in urls.items():
             explain(app, tenant_id, label, get(url))

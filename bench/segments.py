@@ -26,6 +26,7 @@ from bench.contacts import (  # noqa: E402
     explain,
     logged_in_client,
     measure,
+    print_load,
     tenant_of,
 )
 
@@ -91,6 +92,7 @@ def main() -> int:
 
     print(f"segments: {total:,} contacts in the workspace, {args.tenants} workspaces, as {APP_ROLE} with "
           f"row-level security, {args.rounds} rounds", flush=True)
+    print_load()
 
     def in_scope(work):
         def call():
@@ -125,6 +127,7 @@ def main() -> int:
         assert response.status_code == 200, response.status_code
     print()
     measure(f"GET /segments/ ({len(cases)} segments, every count)", segment_list, max(5, args.rounds // 4))
+    print_load()
     return 0
 
 

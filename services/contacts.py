@@ -1,6 +1,7 @@
 """Creating, updating and searching contacts."""
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,16 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import Contact, ContactTag, Tag
 from models.base import utcnow
+from services import paging
 from services.emails import looks_like_email
 from services.errors import Invalid
+from services.paging import Cursor, Page, capped_count, capped_page, seek_page
 from services.phones import InvalidPhone, normalize_phone
-from services.text_search import ESCAPE, contains_pattern
+from services.text_search import ESCAPE, contains_pattern, trigram_lookups
 
 CUSTOM_FIELD_KEY_MAX = 50
 CUSTOM_FIELD_VALUE_MAX = 500
 CUSTOM_FIELDS_MAX = 50
 # What a typed phone number may look like: digits, spaces, dashes, dots, brackets and a plus.
 _PHONE_LIKE = re.compile(r"[\d\s()+.-]+")
+# The list's order, newest first; (tenant_id, created_at DESC, id DESC) is its index on PostgreSQL.
+SORT_KEYS = (Contact.created_at, Contact.id)
 
 
 @dataclass
@@ -160,9 +165,14 @@ def remove_tag(contact: Contact, tag: Tag) -> None:
         db.session.expire(contact, ["tags"])
 
 
-def search_contacts(query: str = "", tag_id: int | None = None, *criteria: ColumnElement[bool]) -> Select:
-    """SELECT of contacts matching `query` (name, phone, email), `tag_id` and any `criteria`, newest first."""
-    stmt = select(Contact).where(*criteria).order_by(Contact.created_at.desc(), Contact.id.desc())
+def search_contacts(query: str = "", tag_id: int | None = None, *criteria: ColumnElement[bool],
+                    common_tag: bool = False) -> Select:
+    """SELECT of contacts matching `query` (name, phone, email), `tag_id` and any `criteria`, newest first.
+
+    `common_tag` says the tag is on more contacts than the list counts: the page is then found by walking
+    the newest-first index and checking each contact's tag, instead of sorting every tagged contact.
+    """
+    stmt = select(Contact).where(*criteria).order_by(*(key.desc() for key in SORT_KEYS))
     text = (query or "").strip()
     if text:
         # What was typed is literal: % and _ are characters here, not wildcards.
@@ -175,6 +185,31 @@ def search_contacts(query: str = "", tag_id: int | None = None, *criteria: Colum
             conditions.append(Contact.phone.like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
     if tag_id is not None:
-        stmt = stmt.where(select(ContactTag.id).where(ContactTag.contact_id == Contact.id,
-                                                     ContactTag.tag_id == tag_id).exists())
+        tagged = select(ContactTag.id).where(ContactTag.contact_id == Contact.id, ContactTag.tag_id == tag_id)
+        if common_tag:
+            # OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join over all the tag's links: it
+            # stays a per-row probe of (tenant_id, tag_id, contact_id) while the newest-first index is read,
+            # which stops after a page's worth when the tag is common. A rare tag takes the join instead.
+            tagged = tagged.offset(0)
+        stmt = stmt.where(tagged.exists())
     return stmt
+
+
+def contacts_page(query: str = "", tag_id: int | None = None, *criteria: ColumnElement[bool], page: int = 1,
+                  per_page: int = 25, after: Cursor | None = None, before: Cursor | None = None) -> Page:
+    """One page of the contacts list: numbered near the top, by cursor past the counted rows.
+
+    The capped count runs first: it is shown anyway, and it tells a common tag from a rare one. A search's
+    count reads the trigram indexes; its page is left to the planner (the newest-first walk stops early
+    when matches are common, the trigram bitmap wins when they are rare).
+    """
+    searching = contextlib.nullcontext() if not (query or "").strip() else trigram_lookups()
+    with searching:
+        counted = capped_count(search_contacts(query, tag_id, *criteria))
+    stmt = search_contacts(query, tag_id, *criteria, common_tag=counted > paging.COUNT_CAP)
+    if after is not None or before is not None:
+        found = seek_page(stmt, SORT_KEYS, after or before, per_page, before=after is None, counted=counted)
+        if found is not None:
+            return found
+        page = 1
+    return capped_page(stmt, page, per_page, counted=counted, keys=SORT_KEYS)

@@ -13,15 +13,15 @@ from models import Contact, Segment, Tag
 from services.contacts import (
     ContactInput,
     add_tag,
+    contacts_page,
     delete_contact,
     format_custom_fields,
     parse_custom_fields,
     remove_tag,
     save_contact,
-    search_contacts,
 )
 from services.errors import Invalid
-from services.paging import capped_page
+from services.paging import BadCursor, Cursor, last_numbered_page
 from services.phones import format_phone
 from services.segments import all_segments
 from services.segments import criterion as segment_criterion
@@ -42,10 +42,26 @@ def index():
     segment = get_or_404(Segment, segment_id) if segment_id is not None else None
     criteria = [segment_criterion(segment)] if segment is not None else []
     per_page = current_app.config["CONTACTS_PER_PAGE"]
-    pagination = capped_page(search_contacts(query, tag_id, *criteria), request.args.get("page", 1, type=int),
-                             per_page)
+    page = request.args.get("page", 1, type=int)
+    try:
+        after, before = (Cursor.parse(request.args[name]) if name in request.args else None
+                         for name in ("after", "before"))
+    except BadCursor:
+        return _back_to_first_page("That page link is not valid. Here is the first page.")
+    if page > last_numbered_page(per_page):
+        # Deeper pages are reached with Next (by cursor): skipping that many rows by number costs too much.
+        return _back_to_first_page(f"Pages are numbered up to {last_numbered_page(per_page)}: "
+                                   "go further with Next.")
+    pagination = contacts_page(query, tag_id, *criteria, page=page, per_page=per_page, after=after, before=before)
     return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
                   tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments())
+
+
+def _back_to_first_page(message: str):
+    """The list's first page with the same filters, saying why."""
+    flash(message, "error")
+    kept = {name: request.args[name] for name in ("q", "tag", "segment") if request.args.get(name)}
+    return see_other(url_for("contacts.index", **kept))
 
 
 def _form_input(form: ContactForm) -> ContactInput:
