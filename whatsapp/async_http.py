@@ -120,14 +120,15 @@ async def pump(sends: Sequence[tuple[float, Any, Callable[[], Awaitable[Any]]]],
         results.put(DONE)
 
 
-def _close() -> None:
-    """At exit: close the pooled connections on the loop that owns them."""
-    loop, session = _loop, _session
+def reset() -> None:
+    """Close the pooled connections (on the loop that owns them); the next send opens new ones."""
+    global _session
+    loop, session, _session = _loop, _session, None
     if loop is not None and _loop_pid == os.getpid() and loop.is_running() and session is not None:
         try:
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
         except Exception:
-            pass  # the process is ending anyway
+            pass  # a connection that will not close is dropped with the session
 
 
 def _after_fork_in_child() -> None:
@@ -138,4 +139,4 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_close)
+atexit.register(reset)
