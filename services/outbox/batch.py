@@ -6,7 +6,7 @@ and hands them to the sending loop (whatsapp.async_http), which starts each at i
 pooled connection while the earlier ones are in flight. Each provider id is written the moment it
 arrives (in small groups, within FLUSH_EVERY), so nothing accepted is ever sent again. Then the job
 enqueues the next run: at once while slots are free, or at the next free slot; it never waits for
-one. Bounded batches keep it fair: a run lasts about half a second plus the provider's answer, and
+one. Bounded batches keep it fair: a run lasts about a quarter of a second plus the provider's answer, and
 replies a person is waiting on go through the interactive queue, which workers take first.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from whatsapp.base import ErrorAction, MaybeSent, ProviderError
 from whatsapp.cloud import template_content, text_content
 
 BULK_JOB = "jobs.sending.send_bulk"
-HORIZON = 0.5  # seconds of the channel's slots one run takes
+HORIZON = 0.25  # seconds of the channel's slots one run takes: what a crash can leave unknown
 BATCH_LIMIT = 600
 FLUSH_EVERY = 0.05  # seconds between writes of the provider ids that arrived meanwhile
 # Without a Retry-After, a rate-limit answer holds the channel this long before its next send.
