@@ -16,6 +16,7 @@ from services.errors import Invalid
 from services.queueing import BULK_QUEUE, enqueue_now
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
+BULK_JOB = "jobs.sending.send_bulk"
 FEED_AGAIN_AFTER = 1.0  # seconds; the worker moves on meanwhile
 
 
@@ -27,6 +28,8 @@ def feed_broadcast(tenant_id: int, broadcast_id: int, token: str | None = None) 
     outcome = feed(broadcast_id)
     if outcome == "more":
         enqueue_now(FEED_JOB, tenant_id, broadcast_id, token, delay=FEED_AGAIN_AFTER, queue_name=BULK_QUEUE)
+        # The batch sender's chain lives in Redis: a run per round restarts it if Redis lost it.
+        enqueue_now(BULK_JOB, tenant_id, queue_name=BULK_QUEUE)
     return outcome
 
 

@@ -10,7 +10,7 @@ from jobs.context import app_job, tenant_job
 from models import Message
 from models.base import utcnow
 from models.tenancy import each_tenant
-from services.outbox.delivery import deliver
+from services.outbox.delivery import deliver, run_bulk
 from services.outbox.recording import reconcile_stuck, stuck_criteria
 from services.queueing import enqueue_now, send_queue
 
@@ -21,6 +21,12 @@ SEND_JOB = "jobs.sending.send_message"
 def send_message(tenant_id: int, message_id: int, reserved: bool = False) -> str:
     """Deliver one queued message (and any near companions); returns what happened to it."""
     return deliver(tenant_id, message_id, reserved)
+
+
+@tenant_job
+def send_bulk(tenant_id: int) -> str:
+    """One run of the batch sender: the tenant's queued bulk texts and templates, many in flight at once."""
+    return run_bulk(tenant_id)
 
 
 @app_job

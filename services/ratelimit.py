@@ -88,6 +88,21 @@ return waits
 """
 
 
+# Pushes the TAT of KEYS[1] to at least now + ARGV[1] microseconds (never earlier): no slot before then.
+_HOLD_LUA = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < until_ then
+  local ttl_ms = math.max(1, math.ceil((until_ - now) / 1000))
+  redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', string.format('%.0f', ttl_ms))
+end
+return 0
+"""
+
+
 class RateLimitTimeout(Exception):
     """No send slot became free within the allowed time."""
 
@@ -116,6 +131,7 @@ class RateLimiter:
         self._rng = rng or random.Random()
         self._script = redis.register_script(_GCRA_LUA)
         self._reserve_many_script = redis.register_script(_RESERVE_MANY_LUA)
+        self._hold_script = redis.register_script(_HOLD_LUA)
 
     def _key(self, key: str) -> str:
         """The Redis key holding the state for `key`."""
@@ -158,6 +174,15 @@ class RateLimiter:
         waits = self._reserve_many_script(keys=[self._key(key)], args=[
             repr(interval_us), burst, int(count), int(horizon * 1_000_000), 1 if book else 0])
         return [int(w) / 1_000_000.0 for w in waits]
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Book no slot for `seconds` from now (the provider said to slow down); later bookings queue after it."""
+        if seconds > 0:
+            self._hold_script(keys=[self._key(key)], args=[int(seconds * 1_000_000)])
+
+    def next_slot(self, key: str, rate_per_second: float, burst: int = 1) -> float:
+        """Seconds until the next free slot, booking nothing."""
+        return self.reserve_many(key, rate_per_second, burst, count=1, horizon=FAR_FUTURE, book=False)[0]
 
     def acquire(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0,
                 timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> float:

@@ -18,6 +18,7 @@ from extensions import db
 from models import User
 from models.tenancy import tenant_scope
 from services.accounts import sign_up
+from whatsapp import async_http
 
 TEST_PASSWORD = "correct-horse-42"
 
@@ -153,6 +154,7 @@ def app(make_app, app_overrides, owner_engine):
     set_worker_app(None)
     with app.app_context():
         db.session.remove()
+    async_http.reset()  # pooled connections to this test's fake servers must not reach the next test's
 
 
 class CountingWorker:

@@ -19,6 +19,7 @@ class ErrorAction(enum.Enum):
     RETRY = "retry"            # transient: 429/130429, 5xx, timeouts
     FAIL_MESSAGE = "fail"      # this recipient/message cannot be sent (131026, 131047, 131050, 132xxx)
     PAUSE_CHANNEL = "pause"    # the whole channel is unusable until a human acts (190, 131048, 368)
+    UNKNOWN = "unknown"        # the request may have reached the provider: never send it again automatically
 
 
 class ProviderError(Exception):
@@ -56,6 +57,12 @@ class ChannelError(ProviderError):
     """The channel itself is unusable (expired token, spam restriction, limit reached)."""
 
     action = ErrorAction.PAUSE_CHANNEL
+
+
+class MaybeSent(ProviderError):
+    """The request left and no answer came back: the provider may have the message."""
+
+    action = ErrorAction.UNKNOWN
 
 
 class NotSupported(RecipientError):
@@ -180,6 +187,7 @@ class Capabilities:
     send_jitter: float = 0.0         # random share of the interval added between sends (0 to 1)
     burst_seconds: float = 0.1       # how many seconds' worth of sends may go back to back
     concurrent_sends: bool = False   # several requests may be in flight at once (from worker threads)
+    async_sends: bool = False        # text and template sends have an async path (`send_async`) for bulk batches
 
     @property
     def webhooks(self) -> bool:

@@ -8,6 +8,7 @@ import httpx
 
 from core.enums import ChannelKind
 
+from . import async_http
 from . import http as shared_http
 from .base import (
     BaseProvider,
@@ -16,10 +17,11 @@ from .base import (
     ConnectionState,
     ConnectResult,
     Event,
+    ProviderError,
     RecipientError,
     SendResult,
 )
-from .cloud_errors import error_from_response, error_from_transport, scrub
+from .cloud_errors import error_from_parts, error_from_response, error_from_transport, graph_error_of, scrub
 from .cloud_webhook import parse_cloud_webhook
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
@@ -42,7 +44,7 @@ class CloudProvider(BaseProvider):
                                 service_window=True, media_by_upload=True, media_download=True, credentials=True,
                                 manual_webhook=True, webhook_subscription=True,
                                 default_rate=80.0, max_rate=1000.0, rate_configurable=True, burst_seconds=0.1,
-                                concurrent_sends=True)
+                                concurrent_sends=True, async_sends=True)
 
     def __init__(self, phone_number_id: str, waba_id: str, access_token: str, *,
                  base_url: str = DEFAULT_BASE_URL, api_version: str = DEFAULT_API_VERSION,
@@ -63,15 +65,12 @@ class CloudProvider(BaseProvider):
 
     def send_text(self, to: str, body: str, *, preview_url: bool = False) -> SendResult:
         """Send a free-form text message (only inside the 24-hour customer service window)."""
-        return self._send(to, "text", {"preview_url": bool(preview_url), "body": body})
+        return self._send(to, "text", text_content(body, preview_url=preview_url))
 
     def send_template(self, to: str, name: str, language: str,
                       components: list[dict[str, Any]] | None = None) -> SendResult:
         """Send an approved message template, e.g. language 'en_US'."""
-        template: dict[str, Any] = {"name": name, "language": {"code": language}}
-        if components:
-            template["components"] = components
-        return self._send(to, "template", template)
+        return self._send(to, "template", template_content(name, language, components))
 
     def send_media(self, to: str, media_type: str, *, link: str | None = None,
                    media_id: str | None = None, caption: str | None = None,
@@ -89,18 +88,34 @@ class CloudProvider(BaseProvider):
         return self._send(to, media_type, media)
 
     def _send(self, to: str, msg_type: str, content: dict[str, Any]) -> SendResult:
-        recipient = re.sub(r"\D", "", to or "")
-        if not recipient:
-            raise RecipientError("The recipient has no phone number", code="no_recipient")
-        payload = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                   "to": recipient, "type": msg_type, msg_type: content}
-        data = self._json("POST", f"{self.phone_number_id}/messages", json=payload)
-        messages = data.get("messages") if isinstance(data, dict) else None
-        if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):
-            # Accepted without an id cannot be tracked; failing beats a blind resend.
-            raise RecipientError("WhatsApp accepted the request but returned no message id",
-                                 code="no_message_id")
-        return SendResult(provider_message_id=str(messages[0]["id"]))
+        data = self._json("POST", f"{self.phone_number_id}/messages", json=message_body(to, msg_type, content))
+        return sent_result(data)
+
+    # -- the async send path (many sends in flight from one worker) ----------------
+
+    async def send_async(self, to: str, msg_type: str, content: dict[str, Any]) -> SendResult:
+        """Send a text or template on the sending loop (`async_http`); raises the same typed errors."""
+        status, data, retry_after = await async_http.post_json(
+            self.messages_url(), message_body(to, msg_type, content), self.auth_headers(),
+            what="the WhatsApp Cloud API")
+        if status >= 400 or not isinstance(data, dict):
+            raise self.error_for(status, data, retry_after)
+        return sent_result(data)
+
+    def messages_url(self) -> str:
+        """Where sends are posted."""
+        return self._url(f"{self.phone_number_id}/messages")
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers every request carries (the bearer token: never log them)."""
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def error_for(self, status: int, body: Any, retry_after: str | None) -> ProviderError:
+        """The typed error for a failed answer, with the token scrubbed from its wording."""
+        if status < 400 and not isinstance(body, dict):
+            return RecipientError("WhatsApp returned a response that is not JSON", code="bad_response",
+                                  http_status=status)
+        return error_from_parts(status, graph_error_of(body), retry_after, secret=self._token)
 
     # -- channel -------------------------------------------------------------------
 
@@ -212,3 +227,35 @@ class CloudProvider(BaseProvider):
                                  code="bad_response", http_status=response.status_code,
                                  details=scrub(response.text[:200], self._token)) from None
         return data if isinstance(data, dict) else {}
+
+
+def message_body(to: str, msg_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    """The JSON a Cloud API send posts; refuses a recipient without digits."""
+    recipient = re.sub(r"\D", "", to or "")
+    if not recipient:
+        raise RecipientError("The recipient has no phone number", code="no_recipient")
+    return {"messaging_product": "whatsapp", "recipient_type": "individual",
+            "to": recipient, "type": msg_type, msg_type: content}
+
+
+def sent_result(data: Any) -> SendResult:
+    """The provider's id from a successful send's answer."""
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):
+        # Accepted without an id cannot be tracked; failing beats a blind resend.
+        raise RecipientError("WhatsApp accepted the request but returned no message id",
+                             code="no_message_id")
+    return SendResult(provider_message_id=str(messages[0]["id"]))
+
+
+def text_content(body: str, *, preview_url: bool = False) -> dict[str, Any]:
+    """The `text` object of a text send."""
+    return {"preview_url": bool(preview_url), "body": body}
+
+
+def template_content(name: str, language: str, components: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The `template` object of a template send."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    return template

@@ -99,11 +99,9 @@ def scrub(text: str | None, secret: str | None) -> str | None:
 
 def _graph_error(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        return graph_error_of(response.json())
     except ValueError:
         return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
 
 
 def _as_int(value: Any) -> int | None:
@@ -115,13 +113,24 @@ def _as_int(value: Any) -> int | None:
 
 def error_from_response(response: httpx.Response, *, secret: str | None = None) -> ProviderError:
     """Build the typed error for a failed Graph API response."""
-    error = _graph_error(response)
+    return error_from_parts(response.status_code, _graph_error(response), response.headers.get("Retry-After"),
+                            secret=secret)
+
+
+def graph_error_of(body: Any) -> dict[str, Any]:
+    """The `error` object of a parsed Graph API body ({} when there is none)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_from_parts(status: int, error: dict[str, Any], retry_after_header: str | None, *,
+                     secret: str | None = None) -> ProviderError:
+    """Build the typed error from a failed answer's status, Graph `error` object and Retry-After header."""
     code = _as_int(error.get("code"))
     error_data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
     details = scrub(error_data.get("details") or error.get("error_user_msg"), secret)
     graph_message = scrub(error.get("message"), secret)
-    status = response.status_code
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(retry_after_header)
     kwargs = {"code": code if code is not None else status, "http_status": status,
               "retry_after": retry_after, "details": details or graph_message}
     return classify(code, status, graph_message, kwargs)

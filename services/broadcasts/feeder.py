@@ -33,7 +33,7 @@ from services.ratelimit import rate_for
 
 # Recipients handed to the outbox per run: about this many seconds at the channel's pace, at most BATCH_CAP.
 AHEAD_SECONDS = 2
-BATCH_CAP = 500
+BATCH_CAP = 2000
 OPTED_OUT = "Opted out of messages."
 WINDOW_CLOSED = ("Outside the 24-hour customer-service window: WhatsApp only allows an approved template, "
                  "and this broadcast sends text.")

@@ -1,15 +1,15 @@
 """Delivering queued messages: book slots, claim, call the provider, record each outcome.
 
-A message moves queued -> sending -> sent | failed | unknown. A send job delivers its message and,
-when the channel's pace allows, the next queued messages of the same channel and queue whose
-slots fall within half a second, so one job keeps several requests in flight instead of one
-worker waiting on the network per message. A slot further away is booked and the job scheduled
-for it: no worker sleeps on another tenant's pace. The claim is a guarded UPDATE, so a message
-is sent by one job only, however many are enqueued for it.
+A message moves queued -> sending -> sent | failed | unknown. Bulk texts and templates on a
+provider with an async send path go to the batch sender (services.outbox.batch), which keeps
+hundreds in flight from one job. Everything else (replies a person waits on, media, linked
+devices) goes here: a send job delivers its message and the next queued messages of the same
+queue whose slots are free now, concurrently where the provider allows it. A slot further away
+is booked and the job scheduled for it: no worker sleeps on a pace. The claim is a guarded
+UPDATE, so a message is sent by one job only, however many are enqueued for it.
 """
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,7 +23,8 @@ from models.base import utcnow
 from services.channels import ChannelSetupError, get_channel, provider_for, set_state
 from services.media_links import signed_media_url
 from services.media_store import media_path
-from services.outbox.recording import fail, record_sent
+from services.outbox import batch
+from services.outbox.recording import fail, record_sent, release_unsent
 from services.queueing import INTERACTIVE_ORIGINS, enqueue_now, send_queue
 from services.ratelimit import RateLimiter, rate_for
 from whatsapp.base import ConnectionState, ErrorAction, ProviderError
@@ -31,8 +32,8 @@ from whatsapp.base import ConnectionState, ErrorAction, ProviderError
 SEND_JOB = "jobs.sending.send_message"
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (5, 30, 120, 600)
-# A wait this short costs less slept than rescheduled (RQ's scheduler ticks about once a second).
-SLEEP_AT_MOST = 0.5
+# Only slots free now are taken: a later one is booked and the job scheduled for it, never slept on.
+NOW = 0.0
 # Messages one job may take: enough to keep a fast channel busy, few enough to stay fair between tenants.
 BATCH_MAX = 20
 _pool: ThreadPoolExecutor | None = None
@@ -55,10 +56,12 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
 
     `reserved` says the job was scheduled for a slot it already booked.
     """
-    origin = db.session.scalar(select(Message.origin).where(Message.id == message_id, Message.status == "queued"))
-    if origin is None:
+    row = db.session.execute(select(Message.origin, Message.type)
+                             .where(Message.id == message_id, Message.status == "queued")).first()
+    if row is None:
         db.session.commit()
         return "skipped"  # sent, failed or taken by another job already
+    origin, kind = row
     channel = get_channel()
     refusal = _refusal(channel)
     provider = None
@@ -69,6 +72,8 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
             refusal = str(exc)
     if refusal is not None:
         return _refuse(message_id, refusal)
+    if batch.takes(provider, kind, origin):
+        return batch.send_bulk(tenant_id, channel, provider, _after_error, own=message_id).get(message_id, "skipped")
     claim = _claim_with_slots(tenant_id, channel, provider, message_id, origin, reserved)
     if claim is None:
         return "scheduled"
@@ -86,6 +91,26 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
             outcomes[mid] = _after_error(tenant_id, mid, result)
     _continue(tenant_id, message_id, origin)
     return outcomes.get(message_id, own)
+
+
+def run_bulk(tenant_id: int) -> str:
+    """One run of the batch sender for the tenant's channel; says how many messages it settled."""
+    channel = get_channel()
+    if channel is not None:
+        batch.started_run(channel.id)
+    if _refusal(channel) is not None:
+        db.session.commit()
+        return "refused"  # the rows stay queued: their own send jobs fail them with the reason
+    try:
+        provider = provider_for(channel)
+    except ChannelSetupError:
+        db.session.commit()
+        return "refused"
+    if not provider.capabilities.async_sends:
+        db.session.commit()
+        return "not batched"
+    outcomes = batch.send_bulk(tenant_id, channel, provider, _after_error)
+    return f"{len(outcomes)} settled"
 
 
 def _continue(tenant_id: int, message_id: int, origin: str) -> None:
@@ -132,14 +157,14 @@ def _claim_with_slots(tenant_id: int, channel: Channel, provider, message_id: in
     """
     rate, burst, jitter = rate_for(provider.capabilities, channel.rate_per_second)
     limiter, key = RateLimiter(get_redis()), f"channel:{channel.id}"
-    near = len(limiter.reserve_many(key, rate, burst, count=BATCH_MAX, horizon=SLEEP_AT_MOST, book=False))
+    near = len(limiter.reserve_many(key, rate, burst, count=BATCH_MAX, horizon=NOW, book=False))
     if not reserved and near == 0:
         return _schedule_for_slot(tenant_id, message_id, origin, limiter.reserve(key, rate, burst, jitter=jitter))
     companions = _companions(message_id, origin, near - 1) if near > 1 else []
     claimed = sorted(_claim([message_id, *companions]), key=lambda mid: mid != message_id)  # own message first
     # A reserved job's own slot is booked already; the rest are booked now, if still near.
     needing = claimed[1:] if reserved and claimed[:1] == [message_id] else claimed
-    booked = limiter.reserve_many(key, rate, burst, count=len(needing), horizon=SLEEP_AT_MOST)
+    booked = limiter.reserve_many(key, rate, burst, count=len(needing), horizon=NOW)
     waits = {mid: 0.0 for mid in claimed if mid not in needing}
     waits.update(zip(needing, booked, strict=False))
     unslotted = [mid for mid in needing if mid not in waits]
@@ -162,10 +187,7 @@ def _schedule_for_slot(tenant_id: int, message_id: int, origin: str, wait: float
 
 def _release(message_ids: list[int]) -> None:
     """Give claimed rows back to the queue, untouched: they were never sent (a later job takes them)."""
-    db.session.execute(update(Message).where(Message.id.in_(message_ids), Message.status == "sending")
-                       .values(status="queued", sending_started_at=None)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
+    release_unsent(message_ids)
 
 
 def _companions(message_id: int, origin: str, limit: int) -> list[int]:
@@ -198,23 +220,19 @@ def _read(message_ids: list[int]) -> list[Outgoing]:
             for mid, phone, kind, body, payload, media in rows]
 
 
-def _send_all(provider, batch: list[tuple[Outgoing, float]]) -> dict[int, str | Exception]:
-    """Send each at its slot: concurrently where the provider allows it, one after another otherwise."""
-    started = time.monotonic()
+def _send_all(provider, sends: list[tuple[Outgoing, float]]) -> dict[int, str | Exception]:
+    """Send each now (every slot taken is free now): concurrently where the provider allows it."""
 
-    def send(item: Outgoing, wait: float) -> str | Exception:
-        delay = wait - (time.monotonic() - started)
-        if delay > 0:
-            time.sleep(delay)
+    def send(item: Outgoing) -> str | Exception:
         try:
             return _call(provider, item)
         except (ProviderError, OSError) as exc:
             return exc
 
-    if len(batch) > 1 and provider.capabilities.concurrent_sends:
-        futures = {item.message_id: _executor().submit(send, item, wait) for item, wait in batch}
+    if len(sends) > 1 and provider.capabilities.concurrent_sends:
+        futures = {item.message_id: _executor().submit(send, item) for item, _wait in sends}
         return {mid: future.result() for mid, future in futures.items()}
-    return {item.message_id: send(item, wait) for item, wait in batch}
+    return {item.message_id: send(item) for item, _wait in sends}
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -81,6 +81,15 @@ def _keep_for_reconcile(tenant_id: int, message_id: int, provider_message_id: st
                   message_id, provider_message_id)
 
 
+def release_unsent(message_ids: list[int]) -> None:
+    """Give claimed rows back to the queue, untouched: no request for them ever left (a later job takes them)."""
+    if message_ids:
+        db.session.execute(update(Message).where(Message.id.in_(message_ids), Message.status == "sending")
+                           .values(status="queued", sending_started_at=None)
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def safe_rollback() -> None:
     """Roll back, even when the connection is gone (the pool replaces it on next use)."""
     try:
