@@ -255,3 +255,12 @@ def test_each_workspace_gets_its_batch_in_the_same_sweep(app, create_user, in_te
     monkeypatch.setattr(jobs.drips, "MAX_ROUNDS", 5)
     assert sweep(T0)["queued"] == 3
     assert len(drip_bodies(in_tenant, busy)) == 5
+
+
+def test_the_sweep_is_on_the_cron_schedule():
+    from rq import cron
+
+    import jobs.cron  # noqa: F401  (registers the schedule)
+
+    assert any(entry["func"].__name__ == "send_due_steps" and entry["interval"] == 60
+               for entry in cron._job_data_registry)
