@@ -20,6 +20,7 @@ from services.contacts import (
     save_contact,
     search_contacts,
 )
+from services.drips.figures import sequences as drip_sequences
 from services.errors import Invalid
 from services.paging import capped_page
 from services.phones import format_phone
@@ -45,7 +46,8 @@ def index():
     pagination = capped_page(search_contacts(query, tag_id, *criteria), request.args.get("page", 1, type=int),
                              per_page)
     return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
-                  tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments())
+                  tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments(),
+                  drip_sequences=drip_sequences())
 
 
 def _form_input(form: ContactForm) -> ContactInput:
