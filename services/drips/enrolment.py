@@ -14,6 +14,7 @@ from models.drip import EnrolmentState
 from models.tenancy import current_tenant_id
 from models.types import UTCDateTime
 from services.drips.exits import on_exit_tags
+from services.drips.sending import BATCH
 from services.drips.sequences import active_steps, sent_step_ids
 from services.drips.timing import next_opening, plan, step_due_at
 from services.errors import Invalid
@@ -27,10 +28,13 @@ _DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _wake_at(moment: datetime | None, now: datetime) -> None:
-    """A job for the moment the first step is due (precision); the cron sweep catches it if Redis loses it."""
+    """A job for the moment the first step is due (precision); the cron sweep catches it if Redis loses it.
+
+    Coalesced: enrolling a selection asks once per batch the job takes, not once per contact.
+    """
     if moment is not None:
         enqueue_after_commit(SEND_JOB, current_tenant_id(), delay=max(0.0, (moment - now).total_seconds()),
-                             queue_name=DEFAULT_QUEUE)
+                             queue_name=DEFAULT_QUEUE, coalesce=BATCH)
 
 
 def enrol(contact: Contact, sequence: DripSequence, *, source: str = "manual",

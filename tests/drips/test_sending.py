@@ -264,3 +264,29 @@ def test_the_sweep_is_on_the_cron_schedule():
 
     assert any(entry["func"].__name__ == "send_due_steps" and entry["interval"] == 60
                for entry in cron._job_data_registry)
+
+
+def test_a_template_step_goes_out_on_cloud_outside_the_window_with_its_mapped_variables(
+        app, client, graph, connected_cloud, in_tenant, run_jobs):
+    from models import MessageTemplate
+    from services.drips.sequences import SequenceInput, save_sequence, save_step
+    from tests.channels.conftest import WABA_ID
+
+    tenant_id = connected_cloud.tenant_id
+    graph.add_template(WABA_ID, "order_ready", "en_US",
+                       components=[{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is ready."}])
+    assert client.post("/inbox/templates/sync", data={}).status_code == 303
+    contact_id = a_contact(in_tenant, tenant_id, custom_fields={"order": "A-17"})
+    with in_tenant(tenant_id):
+        template_id = db.session.scalar(select(MessageTemplate.id).where(MessageTemplate.name == "order_ready"))
+        sequence = save_sequence(SequenceInput(name="Orders"))
+        save_step(sequence, {"delay_value": 0, "delay_unit": "minutes", "delay_from": "previous",
+                             "content": "template", "template_id": template_id,
+                             "variables": [{"source": "first_name", "value": ""},
+                                           {"source": "field:order", "value": "your order"}]})
+        sequence_id = sequence.id
+    enrol_at(in_tenant, tenant_id, contact_id, sequence_id, T0)
+    assert sweep(T0)["queued"] == 1  # no inbound message: the window is closed, a template may still go
+    run_jobs()
+    assert drip_bodies(in_tenant, tenant_id) == ["Hi Ana, your order A-17 is ready."]
+    assert graph.sent[0]["template"]["name"] == "order_ready"
