@@ -115,8 +115,9 @@ def enrol_tagged(sequence: DripSequence, now: datetime | None = None) -> int:
     insert = _DIALECT_INSERT[db.session.get_bind().dialect.name]
     columns = ["tenant_id", "sequence_id", "contact_id", "state", "source", "current_step_id", "next_step_at",
                "enrolled_at", "anchor_at", "created_at", "updated_at"]
-    stmt = insert(DripEnrolment.__table__).from_select(columns, source).on_conflict_do_nothing()
-    count = db.session.execute(stmt).rowcount
+    table = DripEnrolment.__table__
+    stmt = insert(table).from_select(columns, source).on_conflict_do_nothing().returning(table.c.id)
+    count = len(db.session.execute(stmt).all())  # RETURNING: rowcount is not reliable for INSERT … SELECT
     if count:
         _wake_at(due, now)
     return count
