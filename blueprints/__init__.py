@@ -18,6 +18,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.broadcasts import bp as broadcasts_bp
     from blueprints.contacts import bp as contacts_bp
+    from blueprints.drips import bp as drips_bp
     from blueprints.inbox import bp as inbox_bp
     from blueprints.main import bp as main_bp
     from blueprints.media import bp as media_bp
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(segments_bp)
     app.register_blueprint(broadcasts_bp)
     app.register_blueprint(scheduled_bp)
+    app.register_blueprint(drips_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

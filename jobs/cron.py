@@ -2,6 +2,7 @@
 from rq import cron
 
 from jobs.broadcasts import start_due_broadcasts, sweep_broadcasts
+from jobs.drips import send_due_steps
 from jobs.maintenance import record_heartbeat
 from jobs.retention import prune_history
 from jobs.scheduling import queue_due_messages
@@ -17,3 +18,4 @@ cron.register(prune_history, queue_name="default", cron="30 3 * * *")
 cron.register(sync_all_templates, queue_name="default", cron="15 4 * * *")
 cron.register(start_due_broadcasts, queue_name="default", interval=60)
 cron.register(sweep_broadcasts, queue_name="default", interval=60)
+cron.register(send_due_steps, queue_name="default", interval=60)

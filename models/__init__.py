@@ -3,6 +3,7 @@ from models import tenancy, tenancy_rls, user
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
+from models.drip import DripEnrolment, DripSequence, DripStep, DripStepSend
 from models.message import Message
 from models.message_template import MessageTemplate
 from models.quick_reply import QuickReply
@@ -14,7 +15,8 @@ from models.tenant import Tenant
 from models.user import User
 from models.webhook_event import WebhookEvent
 
-__all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "Message", "MessageTemplate",
+__all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "DripEnrolment", "DripSequence",
+           "DripStep", "DripStepSend", "Message", "MessageTemplate",
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 

@@ -13,6 +13,7 @@ from extensions import db
 from models import Contact, ContactTag, Tag
 from models.base import utcnow
 from services import paging
+from services.drips.enrolment import tags_added as drip_tags_added
 from services.emails import looks_like_email
 from services.errors import Invalid
 from services.paging import Cursor, Page, capped_count, capped_page, seek_page
@@ -128,6 +129,7 @@ def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
         db.session.add(ContactTag(contact_id=contact.id, tag_id=tag_id))
     db.session.flush()
     db.session.expire(contact, ["tags"])
+    drip_tags_added(contact, wanted - have.keys())
 
 
 def delete_contact(contact: Contact) -> None:
@@ -153,6 +155,7 @@ def add_tag(contact: Contact, tag_id: int | None) -> Tag:
         db.session.add(ContactTag(contact_id=contact.id, tag_id=tag.id))
         db.session.flush()
         db.session.expire(contact, ["tags"])
+        drip_tags_added(contact, {tag.id})
     return tag
 
 

@@ -21,6 +21,8 @@ from models import Channel, Contact, Message
 from models.base import utcnow
 from services.channels import set_state
 from services.conversations import reopen_on_inbound
+from services.drips.exits import on_opt_out as drip_opt_out
+from services.drips.exits import on_reply as drip_reply
 from services.optout import handle_inbound_text, handle_provider_opt_out
 from services.phones import InvalidPhone, normalize_phone
 from services.queueing import INBOUND_QUEUE, enqueue_after_commit
@@ -163,7 +165,16 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
         enqueue_after_commit("jobs.media.fetch_inbound_media", message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
     if message.type in ("text", "button", "interactive") and message.body:
         handle_inbound_text(contact, message.body)
+    _leave_drips(contact, received_at)
     return True
+
+
+def _leave_drips(contact: Contact, at: datetime) -> None:
+    """Drip exits: an opt-out stops every sequence (checked first, so a STOP says "opted out"), a reply
+    stops those that exit on reply. Opt-outs happen only here, on inbound events."""
+    if contact.opted_out:
+        drip_opt_out(contact, at)
+    drip_reply(contact, at)
 
 
 def _status(channel: Channel, event: StatusUpdate, contacts, received_at: datetime) -> bool:
@@ -175,14 +186,17 @@ def _status(channel: Channel, event: StatusUpdate, contacts, received_at: dateti
     at = min(event.timestamp or received_at, received_at)
     code = None if event.error_code is None else str(event.error_code)[:ERROR_CODE_MAX]
     changed = message.apply_status(str(event.status), at, error_code=code, error_title=_text(event.error_title))
-    if event.status == "failed" and code == "131050":
-        handle_provider_opt_out(message.contact)
+    if event.status == "failed" and code == "131050" and handle_provider_opt_out(message.contact):
+        drip_opt_out(message.contact, received_at)
     return changed
 
 
 def _opt_out(channel: Channel, event: OptOutEvent, contacts, received_at: datetime) -> bool:
     contact = _contact_for(contacts, event.wa_id)
-    return contact is not None and handle_provider_opt_out(contact)
+    if contact is None or not handle_provider_opt_out(contact):
+        return False
+    drip_opt_out(contact, received_at)
+    return True
 
 
 def _connection(channel: Channel, event: ConnectionEvent, contacts, received_at: datetime) -> bool:

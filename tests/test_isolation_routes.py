@@ -24,6 +24,9 @@ OWNERS = {
     "event_id": "webhook_event",
     "segment_id": "segment",
     "scheduled_id": "scheduled_message",
+    "sequence_id": "drip_sequence",
+    "step_id": "drip_step",
+    "enrolment_id": "drip_enrolment",
 }
 
 
@@ -31,7 +34,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
     """One of everything a route can address, owned by `tenant_id`."""
     from datetime import timedelta
 
-    from models import Message, QuickReply, ScheduledMessage, WebhookEvent
+    from models import DripEnrolment, DripSequence, DripStep, Message, QuickReply, ScheduledMessage, WebhookEvent
     from models.base import utcnow
     from models.broadcast import Broadcast, BroadcastRecipient
     from services.channels import ensure_channel
@@ -63,9 +66,22 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         scheduled = ScheduledMessage(contact_id=contact.id, body="keep me", due_at=utcnow() + timedelta(days=1))
         db.session.add(scheduled)
         db.session.flush()
+        # A sequence with its tag, a step and an active enrolment: stop, restart, enrol and edits all have work.
+        drip = DripSequence(name="Owned sequence", auto_enrol_tag_id=tag.id)
+        db.session.add(drip)
+        db.session.flush()
+        step = DripStep(sequence_id=drip.id, position=1, delay_value=1, delay_unit="days", delay_from="previous",
+                        body="keep me")
+        db.session.add(step)
+        db.session.flush()
+        enrolment = DripEnrolment(sequence_id=drip.id, contact_id=contact.id, current_step_id=step.id,
+                                  next_step_at=utcnow() + timedelta(days=1))
+        db.session.add(enrolment)
+        db.session.flush()
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
-                "scheduled_message": scheduled.id}
+                "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
+                "drip_enrolment": enrolment.id}
 
 
 def snapshot(app) -> str:

@@ -20,6 +20,7 @@ from services.contacts import (
     remove_tag,
     save_contact,
 )
+from services.drips.figures import sequences as drip_sequences
 from services.errors import Invalid
 from services.paging import BadCursor, Cursor, last_numbered_page
 from services.phones import format_phone
@@ -54,7 +55,8 @@ def index():
                                    "go further with Next.")
     pagination = contacts_page(query, tag_id, *criteria, page=page, per_page=per_page, after=after, before=before)
     return render("contacts/index.html", "contacts/_results.html", pagination=pagination, query=query,
-                  tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments())
+                  tag_id=tag_id, tags=all_tags(), segment_id=segment_id, segments=all_segments(),
+                  drip_sequences=drip_sequences())
 
 
 def _back_to_first_page(message: str):

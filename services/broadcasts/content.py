@@ -88,7 +88,11 @@ class Rendered:
 
 
 def render_for(broadcast: Broadcast, contact: Contact, template: MessageTemplate | None = None) -> Rendered:
-    """What `contact` receives from `broadcast` (the template is passed in when rendering many)."""
+    """What `contact` receives from `broadcast` (the template is passed in when rendering many).
+
+    Drip steps store their content in the same columns (body, template_name/_language/_variables) and
+    are rendered here too.
+    """
     if not broadcast.template_name:
         body = personalise(broadcast.body or "", contact)
         if len(body) > TEXT_MAX:
@@ -109,3 +113,28 @@ def render_for(broadcast: Broadcast, contact: Contact, template: MessageTemplate
 def template_variable_names(template: MessageTemplate | None) -> list[str]:
     """The names of a template's variables in send order (header first)."""
     return [name for _kind, name in variables_of(template.components)] if template is not None else []
+
+
+def approved_template(template_id: Any) -> MessageTemplate | None:
+    """The tenant's approved template with id `template_id` (as typed in a form), or None."""
+    raw = str(template_id or "")
+    if not raw.isdigit():
+        return None
+    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.id == int(raw)))
+    return template if template is not None and template.is_approved else None
+
+
+def clean_variables(template: MessageTemplate, raw: list[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
+    """One {"source", "value"} mapping per variable of `template`; a missing fixed value goes into `errors`."""
+    names = template_variable_names(template)
+    clean = []
+    for index, name in enumerate(names):
+        item = raw[index] if index < len(raw) else {}
+        source = item.get("source") or FIXED
+        if source not in (*SOURCES, FIXED) and not source.startswith("field:"):
+            source = FIXED
+        value = (item.get("value") or "").strip()
+        if source == FIXED and not value:
+            errors[f"variables-{index}"] = f"Fill in the value for {{{{{name}}}}}."
+        clean.append({"source": source, "value": value})
+    return clean

@@ -15,10 +15,10 @@ from sqlalchemy import delete, func, select, update
 
 from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
-from models import Broadcast, BroadcastRecipient, Message, MessageTemplate
+from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
 from services.broadcasts import audience as audiences
-from services.broadcasts.content import FIXED, SOURCES, placeholder_problems, template_variable_names
+from services.broadcasts.content import approved_template, clean_variables, placeholder_problems
 from services.errors import Invalid
 from services.outbox import TEXT_MAX
 from services.outbox.recording import UNKNOWN_REASON
@@ -37,14 +37,6 @@ def local_to_utc(day: str, at: str, tz: ZoneInfo) -> datetime:
     """A date and time typed in the workspace's zone, as an aware UTC datetime (ValueError if unreadable)."""
     local = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(at.strip()), tzinfo=tz)
     return local.astimezone(ZoneInfo("UTC"))
-
-
-def _template(template_id: Any) -> MessageTemplate | None:
-    raw = str(template_id or "")
-    if not raw.isdigit():
-        return None
-    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.id == int(raw)))
-    return template if template is not None and template.is_approved else None
 
 
 def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> Broadcast:
@@ -68,11 +60,11 @@ def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> 
         audience = {"kind": "all"}
     body, template, variables = None, None, None
     if data.get("content") == "template":
-        template = _template(data.get("template_id"))
+        template = approved_template(data.get("template_id"))
         if template is None:
             errors["template_id"] = "Choose an approved template."
         else:
-            variables = _variables(template, data.get("variables") or [], errors)
+            variables = clean_variables(template, data.get("variables") or [], errors)
     else:
         body = (data.get("body") or "").strip()
         problems = placeholder_problems(body)
@@ -102,21 +94,6 @@ def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> 
     db.session.add(broadcast)
     db.session.flush()
     return broadcast
-
-
-def _variables(template: MessageTemplate, raw: list[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
-    names = template_variable_names(template)
-    clean = []
-    for index, name in enumerate(names):
-        item = raw[index] if index < len(raw) else {}
-        source = item.get("source") or FIXED
-        if source not in (*SOURCES, FIXED) and not source.startswith("field:"):
-            source = FIXED
-        value = (item.get("value") or "").strip()
-        if source == FIXED and not value:
-            errors[f"variables-{index}"] = f"Fill in the value for {{{{{name}}}}}."
-        clean.append({"source": source, "value": value})
-    return clean
 
 
 def move_status(broadcast: Broadcast, from_states, **values) -> bool:
