@@ -20,12 +20,15 @@ from services.contacts import (
     save_contact,
     search_contacts,
 )
+from services.deals import deals_of_contact
 from services.errors import Invalid
+from services.notes import timeline_of_contact
 from services.paging import capped_page
 from services.phones import format_phone
 from services.segments import all_segments
 from services.segments import criterion as segment_criterion
 from services.tags import all_tags
+from services.tasks import tasks_of_contact
 
 
 def _id_arg(name: str) -> int | None:
@@ -88,8 +91,10 @@ def create():
 
 @bp.get("/<int:contact_id>")
 def detail(contact_id: int):
-    """One contact with its tags and fields."""
-    return render("contacts/detail.html", contact=get_or_404(Contact, contact_id), tags=all_tags())
+    """One contact with its tags and fields, deals, tasks and notes timeline."""
+    contact = get_or_404(Contact, contact_id)
+    return render("contacts/detail.html", contact=contact, tags=all_tags(), contact_deals=deals_of_contact(contact),
+                  tasks=tasks_of_contact(contact), notes=timeline_of_contact(contact))
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
