@@ -31,7 +31,8 @@ def listing():
     rows = db.session.execute(deal_rows(pipeline, chosen, sort, descending)
                               .limit(PER_PAGE + 1).offset((number - 1) * PER_PAGE)).all()
     db.session.commit()
-    return render("deals/list.html", rows=rows[:PER_PAGE], number=number, has_next=len(rows) > PER_PAGE, pipeline=pipeline, pipelines=all_pipelines(), filter=chosen,
+    return render("deals/list.html", rows=rows[:PER_PAGE], number=number, has_next=len(rows) > PER_PAGE,
+                  pipeline=pipeline, pipelines=all_pipelines(), filter=chosen,
                   filter_args=chosen.as_args(), sort=sort, descending=descending, tags=all_tags(),
                   contacts=contacts_with_deals(pipeline))
 

@@ -206,10 +206,11 @@ def test_stages_are_added_renamed_reordered_and_refused_with_reasons(create_user
 
 
 def test_deleting_a_deal_keeps_its_notes_on_the_contact(create_user, in_tenant):
+    from zoneinfo import ZoneInfo
+
     from models import Note, Task
     from services.notes import add_note
     from services.tasks import create_task
-    from zoneinfo import ZoneInfo
 
     user = create_user()
     with in_tenant(user.tenant_id):
