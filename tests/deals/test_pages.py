@@ -149,7 +149,8 @@ def test_pipeline_settings_add_rename_reorder_and_mark_won(client, owner, in_ten
     with in_tenant(owner.tenant_id):
         pipeline_id = db.session.scalar(select(Pipeline.id))
         first = stages()[0].id
-    assert client.post(f"/deals/pipelines/{pipeline_id}/stages", data={"name": "Demo", "kind": "open"}).status_code == 303
+    added = client.post(f"/deals/pipelines/{pipeline_id}/stages", data={"name": "Demo", "kind": "open"})
+    assert added.status_code == 303
     assert client.post(f"/deals/stages/{first}", data={"name": "Lead", "kind": "won"}).status_code == 303
     assert client.post(f"/deals/stages/{first}/move", data={"direction": "right"}).status_code == 303
     assert client.post(f"/deals/pipelines/{pipeline_id}/rename", data={"name": "Main"}).status_code == 303
