@@ -170,10 +170,22 @@ def _default_pipelines():
 
 
 def _notes_from_contacts():
-    """The old single notes field becomes the contact's first timeline entry, dated when the contact last changed."""
-    op.execute("INSERT INTO notes (tenant_id, contact_id, body, author_id, created_at) "
-               "SELECT tenant_id, id, notes, NULL, updated_at FROM contacts "
-               "WHERE notes IS NOT NULL AND TRIM(notes) <> ''")
+    """The old single notes field becomes the contact's first timeline entry, dated when the contact last changed.
+
+    Read in Python: a field holding only spaces and line breaks is left out, and SQL's TRIM differs per database.
+    """
+    conn = op.get_bind()
+    notes = sa.table("notes", sa.column("tenant_id"), sa.column("contact_id"), sa.column("body"),
+                     sa.column("created_at", sa.DateTime(timezone=True)))
+    query = sa.text("SELECT tenant_id, id, notes, updated_at FROM contacts WHERE notes IS NOT NULL ORDER BY id")
+    query = query.columns(sa.column("tenant_id"), sa.column("id"), sa.column("notes"),
+                          sa.column("updated_at", sa.DateTime(timezone=True)))
+    rows = conn.execute(query.execution_options(yield_per=1000))
+    for batch in rows.partitions():
+        entries = [{"tenant_id": tenant_id, "contact_id": contact_id, "body": body.strip(), "created_at": updated_at}
+                   for tenant_id, contact_id, body, updated_at in batch if body.strip()]
+        if entries:
+            conn.execute(notes.insert(), entries)
 
 
 def downgrade():
