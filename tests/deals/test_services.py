@@ -223,3 +223,15 @@ def test_deleting_a_deal_keeps_its_notes_on_the_contact(create_user, in_tenant):
         assert note.body == "about the deal" and note.deal_id is None
         assert db.session.scalar(select(func.count(Task.id))) == 0
         assert db.session.scalar(select(func.count(DealHistory.id))) == 0
+
+
+def test_a_streamed_read_opening_its_transaction_sees_the_workspaces_rows(create_user, in_tenant):
+    """On PostgreSQL yield_per uses a server-side cursor; the tenant settings must still reach its transaction."""
+    user, other = create_user(), create_user()
+    with in_tenant(other.tenant_id):
+        make_deal(make_contact(), stages()[0], "Theirs")
+    with in_tenant(user.tenant_id):
+        make_deal(make_contact(), stages()[0], "Mine")
+        db.session.commit()  # the next statement opens a new transaction
+        streamed = db.session.scalars(select(Deal.title).execution_options(yield_per=1))
+        assert list(streamed) == ["Mine"]
