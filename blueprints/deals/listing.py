@@ -24,7 +24,7 @@ def _sort() -> tuple[str, bool]:
 def listing():
     """Every deal of the pipeline as a table, sorted by a column, filtered like the board."""
     pipeline = chosen_pipeline()
-    chosen = deal_filter()
+    chosen = deal_filter(by_stage=True)
     sort, descending = _sort()
     number = max(1, request.args.get("page", 1, type=int))
     # One extra row says whether there is a next page; the list is not counted.
@@ -41,7 +41,7 @@ def listing():
 def export():
     """The list as CSV, streamed in batches; cells a spreadsheet would run as formulas are defused."""
     pipeline = chosen_pipeline()
-    chosen = deal_filter()
+    chosen = deal_filter(by_stage=True)
     sort, descending = _sort()
     rows = deal_rows(pipeline, chosen, sort, descending)
     tenant_id = current_user.tenant_id

@@ -12,6 +12,7 @@ from blueprints.htmx import REFUSED, is_htmx, render, see_other
 from extensions import db
 from models import Contact, Deal, Pipeline, Stage
 from services.deals import (
+    CARDS_PER_COLUMN,
     DealFilter,
     DealInput,
     all_pipelines,
@@ -49,15 +50,16 @@ def _id_arg(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def deal_filter() -> DealFilter:
+def deal_filter(*, by_stage: bool = False) -> DealFilter:
     """The filter in the query string; a malformed month is ignored with a message rather than failing the page."""
     month = (request.args.get("month") or "").strip()
-    chosen = DealFilter(contact_id=_id_arg("contact"), tag_id=_id_arg("tag"), month=month)
+    chosen = DealFilter(contact_id=_id_arg("contact"), tag_id=_id_arg("tag"), month=month,
+                        stage_id=_id_arg("stage") if by_stage else None)
     try:
         chosen.criteria()
     except Invalid as exc:
         flash(exc.errors["month"], "error")
-        chosen = DealFilter(contact_id=chosen.contact_id, tag_id=chosen.tag_id)
+        chosen = DealFilter(contact_id=chosen.contact_id, tag_id=chosen.tag_id, stage_id=chosen.stage_id)
     return chosen
 
 
@@ -84,6 +86,7 @@ def board():
     context = board_context(pipeline, chosen)
     db.session.commit()  # a workspace seen for the first time may just have got its default pipeline
     return render("deals/board.html", columns=board_columns(pipeline, context["stages"], chosen),
+                  shown=CARDS_PER_COLUMN,
                   pipelines=all_pipelines(), tags=all_tags(), contacts=contacts_with_deals(pipeline), **context)
 
 

@@ -23,6 +23,7 @@ from services.deals.pipelines import (
     update_stage,
 )
 from services.deals.queries import (
+    CARDS_PER_COLUMN,
     SORTS,
     DealFilter,
     board_columns,
@@ -36,10 +37,10 @@ from services.deals.queries import (
 from services.deals.records import DealInput, create_deal, delete_deal, update_deal
 from services.segments import OPERATORS, Operator, register_operator
 
-__all__ = ["SORTS", "DealFilter", "DealInput", "DealStageChanged", "add_pipeline", "add_stage", "all_pipelines",
-           "board_columns", "contacts_with_deals", "create_deal", "create_default_pipeline", "csv_lines",
-           "deal_rows", "deal_stage_changed", "deals_of_contact", "delete_deal", "format_minor", "history_of",
-           "month_bounds", "move_deal", "move_stage", "parse_value", "pipeline_or_default", "plain_minor",
+__all__ = ["CARDS_PER_COLUMN", "SORTS", "DealFilter", "DealInput", "DealStageChanged", "add_pipeline", "add_stage",
+           "all_pipelines", "board_columns", "contacts_with_deals", "create_deal", "create_default_pipeline",
+           "csv_lines", "deal_rows", "deal_stage_changed", "deals_of_contact", "delete_deal", "format_minor",
+           "history_of", "month_bounds", "move_deal", "move_stage", "parse_value", "pipeline_or_default", "plain_minor",
            "rename_pipeline", "safe_cell", "stage_totals", "stages_of", "update_deal", "update_stage"]
 
 HAS_OPEN_DEAL = "has_open_deal"

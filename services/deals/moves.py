@@ -50,7 +50,9 @@ def _renumber(stage_id: int, ids: list[int]) -> None:
 
 
 def move_deal(deal: Deal, stage_id: int | None, index: int | None = None, *, user_id: int | None = None) -> Stage:
-    """Put `deal` in stage `stage_id` (of its pipeline) at `index` in the column (None: at the end) (flushes).
+    """Put `deal` in stage `stage_id` (of its pipeline) at `index` in the column (None: on top) (flushes).
+
+    On top, because the board shows only the top of a long column: a deal just moved stays in sight.
 
     Returns the stage. A stage of another pipeline or workspace is refused, like one that does not exist.
     """
@@ -61,7 +63,7 @@ def move_deal(deal: Deal, stage_id: int | None, index: int | None = None, *, use
         raise Invalid({"position": "The position must be zero or more."})
     old = db.session.scalar(select(Stage).where(Stage.id == deal.stage_id)) if deal.stage_id != stage.id else None
     ids = column_ids(stage.id, excluding=deal.id)
-    ids.insert(len(ids) if index is None else min(index, len(ids)), deal.id)
+    ids.insert(0 if index is None else min(index, len(ids)), deal.id)
     if old is not None:
         deal.stage_id = stage.id
         deal.closed_at = closed_at_for(stage, deal.closed_at)

@@ -11,7 +11,7 @@ from extensions import db
 from models import Contact, ContactTag, Deal, DealHistory, Pipeline, Stage
 from services.errors import Invalid
 
-CARDS_PER_COLUMN = 200  # a column shows its top cards; its total still counts every deal in it
+CARDS_PER_COLUMN = 50  # a column shows its top cards (the list shows the rest); its total counts every deal
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class DealFilter:
     contact_id: int | None = None
     tag_id: int | None = None
     month: str = ""  # "YYYY-MM"
+    stage_id: int | None = None  # the list only: "the rest of this column"
 
     def criteria(self) -> list:
         """SQL criteria on Deal; a month that is not YYYY-MM is refused."""
@@ -30,6 +31,8 @@ class DealFilter:
         if self.tag_id is not None:
             found.append(select(ContactTag.id).where(ContactTag.contact_id == Deal.contact_id,
                                                      ContactTag.tag_id == self.tag_id).exists())
+        if self.stage_id is not None:
+            found.append(Deal.stage_id == self.stage_id)
         if self.month:
             first, last = month_bounds(self.month)
             found.append(Deal.expected_close_on.between(first, last))
@@ -37,7 +40,7 @@ class DealFilter:
 
     def as_args(self) -> dict[str, str]:
         """The filter as query arguments (links and the move requests carry it)."""
-        args = {"contact": self.contact_id, "tag": self.tag_id, "month": self.month}
+        args = {"contact": self.contact_id, "tag": self.tag_id, "month": self.month, "stage": self.stage_id}
         return {k: str(v) for k, v in args.items() if v not in (None, "")}
 
 

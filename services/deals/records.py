@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from extensions import db
 from models import Contact, Deal, Note, Pipeline, Stage
 from services.deals.money import clean_currency, parse_value
-from services.deals.moves import closed_at_for, column_ids, record_stage
+from services.deals.moves import closed_at_for, record_stage
 from services.errors import Invalid
 
 
@@ -51,12 +51,17 @@ def _clean(data: DealInput, deal: Deal | None) -> tuple[dict, Stage | None, Cont
             "expected_close_on": data.expected_close_on}, stage, contact
 
 
+def _top_of(stage_id: int) -> int:
+    """A position above every deal of the column (positions only order; the next move renumbers them)."""
+    return (db.session.scalar(select(func.min(Deal.position)).where(Deal.stage_id == stage_id)) or 0) - 1
+
+
 def create_deal(data: DealInput, *, user_id: int | None = None) -> Deal:
-    """A new deal at the bottom of its stage's column, with its first history entry (flushes)."""
+    """A new deal on top of its stage's column (where the board shows it), with its first history entry (flushes)."""
     fields, stage, contact = _clean(data, None)
     pipeline = db.session.scalar(select(Pipeline).where(Pipeline.id == stage.pipeline_id))
     deal = Deal(**fields, contact_id=contact.id, pipeline_id=pipeline.id, stage_id=stage.id,
-                position=len(column_ids(stage.id)), owner_id=user_id, created_by_id=user_id,
+                position=_top_of(stage.id), owner_id=user_id, created_by_id=user_id,
                 closed_at=closed_at_for(stage, None))
     db.session.add(deal)
     db.session.flush()
@@ -66,7 +71,7 @@ def create_deal(data: DealInput, *, user_id: int | None = None) -> Deal:
 
 
 def update_deal(deal: Deal, data: DealInput, *, user_id: int | None = None) -> Deal:
-    """Change a deal's details; a new stage is a move to the end of that column (flushes)."""
+    """Change a deal's details; a new stage is a move to the top of that column (flushes)."""
     from services.deals.moves import move_deal
 
     fields, stage, contact = _clean(data, deal)

@@ -65,7 +65,8 @@
     dragged = null;
   });
 
-  // "Move to…": the card goes to the end of the chosen column at once and keeps the keyboard focus.
+  // "Move to…": the card goes to the top of the chosen column at once (where the server puts it) and keeps
+  // the keyboard focus.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("[data-move-form]")) { return; }
@@ -74,7 +75,7 @@
     var column = document.querySelector('.board-cards[data-stage-id="' + stageId + '"]');
     if (!card || !column || !window.htmx) { return; }  // the plain form posts and the board reloads
     event.preventDefault();
-    column.appendChild(card);
+    column.insertBefore(card, column.firstElementChild);
     form.closest("details").open = false;
     card.querySelector("summary").focus();
     post(card, stageId, null);

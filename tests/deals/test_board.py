@@ -34,7 +34,7 @@ def test_the_board_shows_a_column_per_stage_with_cards_and_totals(client, owner,
     page = client.get("/deals/").get_data(as_text=True)
     for name in ("New", "Qualified", "Proposal", "Won", "Lost"):
         assert f">{name}" in page
-    assert page.index("Alpha deal") < page.index("Beta deal")
+    assert page.index("Beta deal") < page.index("Alpha deal")  # the newest on top
     assert total(page, ids["new"]) == "2 deals · USD 150.00"
     assert total(page, ids["qualified"]) == "0 deals"
     assert 'draggable="true"' in page and "Move to…" in page
@@ -60,10 +60,10 @@ def test_a_drag_move_answers_every_total_out_of_band_and_records_history(client,
 
 def test_a_drag_within_a_column_reorders_it(client, owner, in_tenant):
     ids = arrange(in_tenant, owner.tenant_id)
-    assert client.post(f"/deals/{ids['b']}/move", data={"stage_id": ids["new"], "position": 0},
+    assert client.post(f"/deals/{ids['a']}/move", data={"stage_id": ids["new"], "position": 0},
                        headers=HX).status_code == 200
     page = client.get("/deals/").get_data(as_text=True)
-    assert page.index("Beta deal") < page.index("Alpha deal")
+    assert page.index("Alpha deal") < page.index("Beta deal")
     with in_tenant(owner.tenant_id):
         assert db.session.scalar(select(DealHistory.id).where(DealHistory.from_stage_id.is_not(None))) is None
 
@@ -129,3 +129,22 @@ def test_a_malformed_month_is_ignored_with_a_message(client, owner, in_tenant):
     arrange(in_tenant, owner.tenant_id)
     page = client.get("/deals/?month=2026-13").get_data(as_text=True)
     assert "Choose a month like 2026-03." in page and "Alpha deal" in page
+
+
+def test_a_long_column_shows_its_top_cards_and_links_to_the_rest(client, owner, in_tenant):
+    from services.deals import CARDS_PER_COLUMN
+
+    with in_tenant(owner.tenant_id):
+        new, qualified = stages()[:2]
+        contact = make_contact()
+        for n in range(CARDS_PER_COLUMN + 1):
+            make_deal(contact, new, f"Deal number {n:03d}", value="1")
+        make_deal(contact, qualified, "Elsewhere")
+        new_id = new.id
+    page = client.get("/deals/").get_data(as_text=True)
+    assert page.count('class="deal-card"') == CARDS_PER_COLUMN + 1
+    assert "Deal number 000" not in page and f"Deal number {CARDS_PER_COLUMN:03d}" in page  # the oldest is hidden
+    assert total(page, new_id) == f"{CARDS_PER_COLUMN + 1} deals · USD {CARDS_PER_COLUMN + 1}.00"
+    assert f"All {CARDS_PER_COLUMN + 1} in the list" in page
+    listing = client.get(f"/deals/list?stage={new_id}&sort=title&dir=asc").get_data(as_text=True)
+    assert "Deal number 000" in listing and "Elsewhere" not in listing

@@ -40,13 +40,13 @@ def test_sign_up_creates_the_default_pipeline(create_user, in_tenant):
                                                          ("Won", "won"), ("Lost", "lost")]
 
 
-def test_a_new_deal_goes_to_the_bottom_of_its_column_with_its_first_history_entry(create_user, in_tenant):
+def test_a_new_deal_goes_on_top_of_its_column_with_its_first_history_entry(create_user, in_tenant):
     user = create_user()
     with in_tenant(user.tenant_id):
         new = stages()[0]
         contact = make_contact()
         first, second = make_deal(contact, new, "First"), make_deal(contact, new, "Second")
-        assert column(new.id) == ["First", "Second"]
+        assert column(new.id) == ["Second", "First"]
         assert first.closed_at is None and second.value_minor == 10000
         history = db.session.scalars(select(DealHistory).where(DealHistory.deal_id == first.id)).all()
         assert [(h.from_stage_name, h.to_stage_name) for h in history] == [(None, "New")]
@@ -58,13 +58,18 @@ def test_moving_between_and_within_columns(create_user, in_tenant):
         new, qualified = stages()[:2]
         contact = make_contact()
         a, b, c = (make_deal(contact, new, t) for t in "ABC")
-        move_deal(c, new.id, 0, user_id=user.id)
-        assert column(new.id) == ["C", "A", "B"]
+        assert column(new.id) == ["C", "B", "A"]
+        move_deal(a, new.id, 0, user_id=user.id)
+        assert column(new.id) == ["A", "C", "B"]
+        move_deal(c, new.id, 2, user_id=user.id)
+        assert column(new.id) == ["A", "B", "C"]
         move_deal(a, qualified.id, 0, user_id=user.id)
-        move_deal(b, qualified.id, 0, user_id=user.id)
-        assert column(new.id) == ["C"] and column(qualified.id) == ["B", "A"]
+        move_deal(b, qualified.id, 1, user_id=user.id)
+        assert column(new.id) == ["C"] and column(qualified.id) == ["A", "B"]
         move_deal(a, qualified.id, 99)  # past the end: the end
         assert column(qualified.id) == ["B", "A"]
+        move_deal(c, qualified.id)  # no place given: on top, where the board shows it
+        assert column(qualified.id) == ["C", "B", "A"]
         history = db.session.scalars(select(DealHistory).where(DealHistory.deal_id == a.id)
                                      .order_by(DealHistory.id)).all()
         assert [(h.from_stage_name, h.to_stage_name, h.user_id) for h in history] == [

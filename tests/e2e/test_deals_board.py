@@ -29,13 +29,14 @@ def stage_of(in_tenant, tenant_id: int, title: str) -> str:
         return db.session.scalar(select(Stage.name).join(Deal, Deal.stage_id == Stage.id).where(Deal.title == title))
 
 
-def test_drag_and_move_to_update_the_totals_without_a_policy_violation(app, live_server, csp, in_tenant):  # noqa: F811
+def test_drag_and_move_to_update_the_totals_without_a_policy_violation(app, live_server, csp, in_tenant):
     page = csp.new_page()
     sign_up(page, live_server, "board@shop.test", "Board Shop")
     ids = arrange(app, in_tenant, "board@shop.test")
     page.get_by_role("link", name="Deals").click()
     page.wait_for_function("() => window.htmx !== undefined")
-    new_total, qualified_total = page.locator(f"#stage-total-{ids['new']}"), page.locator(f"#stage-total-{ids['qualified']}")
+    new_total = page.locator(f"#stage-total-{ids['new']}")
+    qualified_total = page.locator(f"#stage-total-{ids['qualified']}")
     expect(new_total).to_have_text("3 deals · USD 175.00")
     expect(qualified_total).to_have_text("0 deals")
 
@@ -47,13 +48,14 @@ def test_drag_and_move_to_update_the_totals_without_a_policy_violation(app, live
     expect(page.locator("#board-status")).to_have_text("Moved “Alpha deal” to Qualified.")
     assert stage_of(in_tenant, ids["tenant"], "Alpha deal") == "Qualified"
 
-    # Drag Gamma above Beta within New: the order is kept after a reload.
+    # The newest deal is on top. Drag Beta above Gamma within New: the order is kept after a reload.
     gamma, beta = _id(in_tenant, ids, "Gamma deal"), _id(in_tenant, ids, "Beta deal")
-    page.locator(f"#deal-{gamma}").drag_to(page.locator(f"#deal-{beta}"), target_position={"x": 20, "y": 5})
-    expect(page.locator("#board-status")).to_have_text("Moved “Gamma deal” to New.")
+    new_titles = page.locator(f'.board-cards[data-stage-id="{ids["new"]}"] .deal-title')
+    expect(new_titles).to_have_text(["Gamma deal", "Beta deal"])
+    page.locator(f"#deal-{beta}").drag_to(page.locator(f"#deal-{gamma}"), target_position={"x": 20, "y": 5})
+    expect(page.locator("#board-status")).to_have_text("Moved “Beta deal” to New.")
     page.reload()
-    expect(page.locator(f'.board-cards[data-stage-id="{ids["new"]}"] .deal-title')).to_have_text(
-        ["Gamma deal", "Beta deal"])
+    expect(new_titles).to_have_text(["Beta deal", "Gamma deal"])
 
     # "Move to…" with the keyboard only: open the menu, choose Won, press Move.
     card = page.locator(f"#deal-{beta}")
