@@ -126,15 +126,17 @@ def _back_url(back: str | None, deal: Deal | None, contact_id: int | None) -> st
     return url_for("deals.board")
 
 
-def _form_choices(form: DealForm, pipeline: Pipeline, contact: Contact | None) -> None:
+def _form_choices(form: DealForm, pipeline: Pipeline, contact: Contact | None, *, fixed: bool) -> None:
+    """Stages of the pipeline; the contact alone when `fixed`, else the most recent contacts with `contact` first."""
     form.stage_id.choices = [(s.id, s.name) for s in stages_of(pipeline)]
-    if contact is not None:
+    if fixed and contact is not None:
         form.contact_id.choices = [(contact.id, contact.name)]
-    else:
-        recent = db.session.execute(select(Contact.id, Contact.name)
-                                    .order_by(Contact.last_message_at.desc().nulls_last(), Contact.id.desc())
-                                    .limit(500))
-        form.contact_id.choices = [(0, "Choose a contact…"), *((i, n) for i, n in recent)]
+        return
+    recent = db.session.execute(select(Contact.id, Contact.name)
+                                .order_by(Contact.last_message_at.desc().nulls_last(), Contact.id.desc()).limit(500))
+    # The deal's own contact is always offered, even when it is not among the recent ones.
+    choices = [(contact.id, contact.name)] if contact is not None else [(0, "Choose a contact…")]
+    form.contact_id.choices = choices + [(i, n) for i, n in recent if contact is None or i != contact.id]
 
 
 def _input(form: DealForm) -> DealInput:
@@ -156,7 +158,7 @@ def new():
     contact_id = request.values.get("contact_id", type=int) if request.args.get("contact_id") else None
     contact = get_or_404(Contact, contact_id) if contact_id else None
     form = DealForm()
-    _form_choices(form, pipeline, contact)
+    _form_choices(form, pipeline, contact, fixed=True)
     if request.method == "GET":
         form.back.data = request.args.get("back") if request.args.get("back") in BACKS else "board"
         form.stage_id.data = _id_arg("stage_id") or (form.stage_id.choices[0][0] if form.stage_id.choices else None)
@@ -202,7 +204,7 @@ def edit(deal_id: int):
     deal = get_or_404(Deal, deal_id)
     pipeline = db.session.scalar(select(Pipeline).where(Pipeline.id == deal.pipeline_id))
     form = DealForm(obj=deal if request.method == "GET" else None)
-    _form_choices(form, pipeline, None)
+    _form_choices(form, pipeline, get_or_404(Contact, deal.contact_id), fixed=False)
     if request.method == "GET":
         form.value.data = plain_minor(deal.value_minor, deal.currency)
         form.back.data = "deal"

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Deal, Pipeline, Stage, StageKind
+from services.deals.moves import closed_at_for
 from services.errors import Invalid
 
 DEFAULT_PIPELINE = "Sales"
@@ -117,8 +118,6 @@ def update_stage(stage: Stage, name: str, kind: str, *, user_id: int | None = No
     if errors:
         raise Invalid(errors)
     if kind != stage.kind:
-        from services.deals.moves import closed_at_for  # one rule for when a deal counts as closed
-
         stage.kind = kind
         for deal in db.session.scalars(select(Deal).where(Deal.stage_id == stage.id)):
             deal.closed_at = closed_at_for(stage, deal.closed_at)

@@ -182,3 +182,34 @@ def test_bad_pipeline_settings_are_refused_with_reasons(client, owner, in_tenant
     assert snapshot(app) == before
     with in_tenant(owner.tenant_id):
         assert db.session.scalar(select(func.count(Stage.id))) == 5
+
+
+def test_editing_keeps_a_contact_that_is_not_among_the_recent_ones(client, owner, in_tenant):
+    from models.base import utcnow
+
+    with in_tenant(owner.tenant_id):
+        old = make_contact(name="Old customer")
+        deal_id = make_deal(old, stages()[0], "Renewal").id
+        for n in range(501):
+            make_contact(name=f"Recent {n}", last_message_at=utcnow())
+        old_id = old.id
+    form = client.get(f"/deals/{deal_id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{old_id}">Old customer</option>' in form
+
+
+def test_a_new_deal_cannot_name_another_workspaces_contact_stage_or_pipeline(app, create_user, login, in_tenant):
+    owner, intruder = create_user(), create_user()
+    with in_tenant(owner.tenant_id):
+        contact_id, stage_id = make_contact().id, stages()[0].id
+        pipeline_id = db.session.scalar(select(Pipeline.id))
+    with in_tenant(intruder.tenant_id):
+        own_contact, own_stage = make_contact().id, stages()[0].id
+    client = login(intruder, test_client=app.test_client())
+    before = snapshot(app)
+    base = {"title": "Grab", "value": "1", "currency": "USD"}
+    refused = client.post("/deals/new", data={**base, "contact_id": contact_id, "stage_id": own_stage})
+    assert refused.status_code == 422 and "Choose one of your contacts." in refused.get_data(as_text=True)
+    refused = client.post("/deals/new", data={**base, "contact_id": own_contact, "stage_id": stage_id})
+    assert refused.status_code == 422 and "Choose one of the pipeline" in refused.get_data(as_text=True)
+    assert client.get(f"/deals/new?pipeline={pipeline_id}").status_code == 404
+    assert snapshot(app) == before
