@@ -113,6 +113,8 @@ def move(deal_id: int):
     if is_htmx():
         return render("deals/_totals.html", message=message, ok=True, **board_context(pipeline, chosen))
     flash(message, "success")
+    if request.form.get("back") == "deal":
+        return see_other(url_for("deals.detail", deal_id=deal.id))
     return see_other(url_for("deals.board", pipeline=pipeline.id, **chosen.as_args()) + f"#deal-{deal.id}")
 
 

@@ -148,3 +148,11 @@ def test_a_long_column_shows_its_top_cards_and_links_to_the_rest(client, owner, 
     assert f"All {CARDS_PER_COLUMN + 1} in the list" in page
     listing = client.get(f"/deals/list?stage={new_id}&sort=title&dir=asc").get_data(as_text=True)
     assert "Deal number 000" in listing and "Elsewhere" not in listing
+
+
+def test_moving_from_the_deal_page_returns_to_it_with_the_history(client, owner, in_tenant):
+    ids = arrange(in_tenant, owner.tenant_id)
+    response = client.post(f"/deals/{ids['a']}/move", data={"stage_id": ids["qualified"], "back": "deal"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/deals/{ids['a']}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "New → Qualified" in page and "Moved “Alpha deal” to Qualified." in page
