@@ -35,6 +35,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(broadcasts_bp)
     app.register_blueprint(scheduled_bp)
     app.register_blueprint(drips_bp)
+    from blueprints.deals import bp as deals_bp
+    from blueprints.notes import bp as notes_bp
+    from blueprints.tasks import bp as tasks_bp
+
+    for blueprint in (deals_bp, tasks_bp, notes_bp):
+        app.register_blueprint(blueprint)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

@@ -3,6 +3,7 @@ from models import tenancy, tenancy_rls, user
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
+from models.deal import Deal, DealHistory, Pipeline, Stage, StageOutcome
 from models.drip import DripEnrolment, DripSequence, DripStep, DripStepSend
 from models.message import Message
 from models.message_template import MessageTemplate
@@ -10,6 +11,7 @@ from models.quick_reply import QuickReply
 from models.scheduled_message import ScheduledMessage
 from models.segment import Segment
 from models.tag import Tag
+from models.task import Note, Task
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
 from models.tenant import Tenant
 from models.user import User
@@ -19,6 +21,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "DripStep", "DripStepSend", "Message", "MessageTemplate",
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
+__all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 
 
 def init_app(app) -> None:

@@ -34,8 +34,13 @@ def _apply_tenant_settings(conn, cursor, statement, parameters, context, execute
     wanted = ("" if tenant is None else str(tenant), "on" if unscoped else "off")
     if conn.info.get(_STATE) == wanted:
         return
+    # A server-side cursor (yield_per, stream_results) only DECLAREs its statement, so a SELECT run on it would
+    # never be evaluated: the settings then go through a plain cursor of the same connection and transaction.
+    plain = conn.connection.cursor() if getattr(cursor, "name", None) else cursor
     # Local to the transaction: a pooled connection never carries one tenant's setting into the next use.
-    cursor.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.unscoped', %s, true)", wanted)
+    plain.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.unscoped', %s, true)", wanted)
+    if plain is not cursor:
+        plain.close()
     conn.info[_STATE] = wanted
 
 

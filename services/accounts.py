@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Tenant, User
 from models.base import utcnow
+from models.tenancy import tenant_scope
+from services.deals.pipelines import create_default_pipeline
 from services.passwords import hash_password, verify_password
 
 
@@ -24,7 +26,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def sign_up(email: str, password: str, tenant_name: str, *, is_admin: bool = False) -> User:
-    """Create a tenant and its first user; the caller commits."""
+    """Create a tenant, its first user and its default deal pipeline; the caller commits."""
     email = normalize_email(email)
     # Hash before looking the email up: refusing a taken email then costs as long as creating an
     # account, so timing does not tell which emails have one.
@@ -35,6 +37,8 @@ def sign_up(email: str, password: str, tenant_name: str, *, is_admin: bool = Fal
     user = User(email=email, password_hash=password_hash, tenant=tenant, is_admin=is_admin)
     db.session.add_all([tenant, user])
     db.session.flush()
+    with tenant_scope(tenant.id):
+        create_default_pipeline()
     return user
 
 

@@ -27,6 +27,7 @@ OWNERS = {
     "sequence_id": "drip_sequence",
     "step_id": "drip_step",
     "enrolment_id": "drip_enrolment",
+    "deal_id": "deal", "pipeline_id": "pipeline", "stage_id": "stage", "task_id": "task", "note_id": "note",
 }
 
 
@@ -81,7 +82,23 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
-                "drip_enrolment": enrolment.id}
+                "drip_enrolment": enrolment.id, **deal_data(contact)}
+
+
+def deal_data(contact) -> dict[str, int]:
+    """A deal (with a task and a note) in the workspace's default pipeline, for the deals, tasks and notes routes."""
+    from zoneinfo import ZoneInfo
+
+    from services.deals import DealInput, all_pipelines, create_deal, stages_of
+    from services.notes import add_note
+    from services.tasks import create_task
+
+    pipeline = all_pipelines()[0]
+    stage = stages_of(pipeline)[0]
+    deal = create_deal(DealInput(title="Owned deal", contact_id=contact.id, stage_id=stage.id, value="10"))
+    task = create_task("keep me", None, ZoneInfo("UTC"), deal=deal)
+    note = add_note(contact, "keep me", deal=deal)
+    return {"deal": deal.id, "pipeline": pipeline.id, "stage": stage.id, "task": task.id, "note": note.id}
 
 
 def snapshot(app) -> str:

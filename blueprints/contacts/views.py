@@ -20,13 +20,16 @@ from services.contacts import (
     remove_tag,
     save_contact,
 )
+from services.deals import deals_of_contact
 from services.drips.figures import sequences as drip_sequences
 from services.errors import Invalid
+from services.notes import timeline_of_contact
 from services.paging import BadCursor, Cursor, last_numbered_page
 from services.phones import format_phone
 from services.segments import all_segments
 from services.segments import criterion as segment_criterion
 from services.tags import all_tags
+from services.tasks import tasks_of_contact
 
 
 def _id_arg(name: str) -> int | None:
@@ -79,7 +82,7 @@ def _save(form: ContactForm, contact: Contact | None) -> Contact | None:
     if not form.validate_on_submit():
         return None
     try:
-        saved = save_contact(_form_input(form), current_user.tenant.default_region, contact)
+        saved = save_contact(_form_input(form), current_user.tenant.default_region, contact, author_id=current_user.id)
     except Invalid as exc:
         db.session.rollback()
         put_errors(form, exc.errors)
@@ -106,8 +109,10 @@ def create():
 
 @bp.get("/<int:contact_id>")
 def detail(contact_id: int):
-    """One contact with its tags and fields."""
-    return render("contacts/detail.html", contact=get_or_404(Contact, contact_id), tags=all_tags())
+    """One contact with its tags and fields, deals, tasks and notes timeline."""
+    contact = get_or_404(Contact, contact_id)
+    return render("contacts/detail.html", contact=contact, tags=all_tags(), contact_deals=deals_of_contact(contact),
+                  tasks=tasks_of_contact(contact), notes=timeline_of_contact(contact))
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])

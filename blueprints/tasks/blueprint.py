@@ -1,0 +1,8 @@
+"""The tasks blueprint: every route behind a login."""
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+bp.before_request(login_required(lambda: None))
