@@ -1,5 +1,6 @@
 """Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
 from models import tenancy, tenancy_rls, user
+from models.audit_event import AuditEvent
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
@@ -11,12 +12,14 @@ from models.segment import Segment
 from models.tag import Tag
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
 from models.tenant import Tenant
+from models.tenant_stats import TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
 
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "Message", "MessageTemplate",
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
+__all__ += ["AuditEvent", "TenantStats", "UsageDay"]
 
 
 def init_app(app) -> None:

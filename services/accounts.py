@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Tenant, User
 from models.base import utcnow
+from services.audit import actor_of, record
 from services.passwords import hash_password, verify_password
 
 
@@ -52,6 +53,7 @@ def authenticate(email: str, password: str) -> User:
     if user.tenant.is_suspended:
         raise AccountError("This account is suspended. Contact support.")
     user.last_login_at = utcnow()
+    record("auth.signed_in", target=user, tenant_id=user.tenant_id, actor=actor_of(user))
     return user
 
 

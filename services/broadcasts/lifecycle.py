@@ -17,6 +17,7 @@ from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
 from models import Broadcast, BroadcastRecipient, Message, MessageTemplate
 from models.base import utcnow
+from services.audit import record
 from services.broadcasts import audience as audiences
 from services.broadcasts.content import FIXED, SOURCES, placeholder_problems, template_variable_names
 from services.errors import Invalid
@@ -143,6 +144,7 @@ def start(broadcast: Broadcast) -> None:
     if not move_status(broadcast, EDITABLE, status=BroadcastStatus.SENDING, started_at=utcnow(), error=None):
         raise Invalid({"status": "This broadcast was already started."})
     audiences.snapshot(broadcast)
+    record("broadcast.started", target=broadcast, changes={"name": broadcast.name})
     start_feeder(broadcast)
 
 
@@ -201,6 +203,7 @@ def cancel(broadcast: Broadcast) -> int:
                  status=BroadcastStatus.CANCELLED, finished_at=utcnow()):
         raise Invalid({"status": "This broadcast has finished already."})
     reason = "Cancelled before sending."
+    record("broadcast.cancelled", target=broadcast, changes={"name": broadcast.name})
     count = take_back(broadcast, RecipientState.CANCELLED, reason)
     return count + db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.QUEUED)
                                       .values(state=RecipientState.CANCELLED, reason=reason)).rowcount
