@@ -20,6 +20,7 @@ from models.tenancy import each_tenant
 from services.channels import provider_for
 from services.inbound import apply_events
 from services.queueing import INBOUND_QUEUE, enqueue_now
+from services.suspension import tenant_suspended
 from services.transient import is_transient
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def process_webhook_event(tenant_id: int, event_id: int) -> dict | str | None:
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
     if event is None or event.processed_at is not None or event.failed_at is not None:
         return None
+    if tenant_suspended(tenant_id):
+        return "suspended"  # kept as received; the stale-event sweep processes it once the account is reinstated
     try:
         channel = db.session.scalar(select(Channel).where(Channel.id == event.channel_id))
         events = provider_for(channel).parse_webhook(json.loads(event.body))

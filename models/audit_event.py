@@ -21,7 +21,10 @@ class AuditEvent(TenantScoped, db.Model):
     """
 
     __tablename__ = "audit_events"
-    __tenant_table_args__ = (Index("ix_audit_events_tenant_created", "tenant_id", "created_at"),)
+    # No RETURNING on insert: PostgreSQL would check the new row against the read policy too, and a platform
+    # entry (no workspace) is readable only by admin code.
+    __tenant_table_args__ = (Index("ix_audit_events_tenant_created", "tenant_id", "created_at"),
+                             {"implicit_returning": False})
 
     USER, ADMIN, API_KEY, SYSTEM = "user", "admin", "api_key", "system"
 

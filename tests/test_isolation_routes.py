@@ -24,7 +24,11 @@ OWNERS = {
     "event_id": "webhook_event",
     "segment_id": "segment",
     "scheduled_id": "scheduled_message",
+    # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
+    "tenant_id": "tenant",
+    "user_id": "user",
 }
+ADMIN_PREFIX = "/admin/"
 
 
 def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
@@ -63,9 +67,12 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         scheduled = ScheduledMessage(contact_id=contact.id, body="keep me", due_at=utcnow() + timedelta(days=1))
         db.session.add(scheduled)
         db.session.flush()
+        from models import User
+
+        user_id = db.session.scalar(select(User.id).where(User.tenant_id == tenant_id).order_by(User.id))
         return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
-                "scheduled_message": scheduled.id}
+                "scheduled_message": scheduled.id, "tenant": tenant_id, "user": user_id}
 
 
 def snapshot(app) -> str:
@@ -110,11 +117,21 @@ def test_other_tenant_gets_404_everywhere(app, create_user, login, in_tenant):
 
 
 def test_owner_reaches_the_same_urls(app, create_user, login, in_tenant):
-    """The walk above is not vacuous: the owner's GETs succeed on the same ids."""
+    """The walk above is not vacuous: the owner's GETs succeed on the same ids (admin pages: a platform admin's)."""
     owner = create_user()
+    admin = create_user(is_admin=True, tenant_name="Platform administration")
     ids = tenant_data(in_tenant, owner.tenant_id)
     client = login(owner, test_client=app.test_client())
+    admin_client = login(admin, test_client=app.test_client())
+    admin_rules = 0
     for rule, params in id_rules(app):
         if "GET" in rule.methods:
             url = rule.build({p: ids[OWNERS[p]] for p in params})[1]
-            assert client.get(url).status_code == 200, url
+            if url.startswith(ADMIN_PREFIX):
+                # The workspace's own people do not even learn the admin console exists.
+                assert client.get(url).status_code == 404, url
+                assert admin_client.get(url).status_code == 200, url
+                admin_rules += 1
+            else:
+                assert client.get(url).status_code == 200, url
+    assert admin_rules >= 3

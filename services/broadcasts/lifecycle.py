@@ -24,6 +24,7 @@ from services.errors import Invalid
 from services.outbox import TEXT_MAX
 from services.outbox.recording import UNKNOWN_REASON
 from services.queueing import BULK_QUEUE, enqueue_after_commit
+from services.quotas import ensure_message_room
 from services.workspace import workspace_zone
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
@@ -141,6 +142,8 @@ def confirm(broadcast: Broadcast) -> str:
 
 def start(broadcast: Broadcast) -> None:
     """Snapshot the audience into recipient rows and start feeding the outbox (the caller commits)."""
+    audience = db.session.scalar(select(func.count()).select_from(audiences.contact_ids(broadcast.audience).subquery()))
+    ensure_message_room(audience)  # a broadcast larger than what is left of today's quota is refused up front
     if not move_status(broadcast, EDITABLE, status=BroadcastStatus.SENDING, started_at=utcnow(), error=None):
         raise Invalid({"status": "This broadcast was already started."})
     audiences.snapshot(broadcast)

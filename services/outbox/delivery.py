@@ -26,6 +26,7 @@ from services.media_store import media_path
 from services.outbox.recording import fail, record_sent
 from services.queueing import INTERACTIVE_ORIGINS, enqueue_now, send_queue
 from services.ratelimit import RateLimiter, rate_for
+from services.suspension import SUSPENDED_REASON, tenant_suspended
 from whatsapp.base import ConnectionState, ErrorAction, ProviderError
 
 SEND_JOB = "jobs.sending.send_message"
@@ -60,7 +61,7 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
         db.session.commit()
         return "skipped"  # sent, failed or taken by another job already
     channel = get_channel()
-    refusal = _refusal(channel)
+    refusal = SUSPENDED_REASON if tenant_suspended(tenant_id) else _refusal(channel)
     provider = None
     if refusal is None:
         try:
