@@ -45,3 +45,5 @@ class UsageDay(TenantScoped, db.Model):
 
 # The rollup reads the last two days of every workspace and the overview the last day: by time, not by tenant.
 Index("ix_messages_created_at", Message.created_at)
+# Analytics read one workspace's messages over a range of days.
+Index("ix_messages_tenant_created", Message.tenant_id, Message.created_at)

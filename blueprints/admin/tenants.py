@@ -22,6 +22,7 @@ from services.admin.tenants import (
     stats_for,
     tenant_users,
 )
+from services.analytics import date_range, messages_over_time
 from services.audit import record
 from services.channels import ChannelSetupError
 from services.errors import Invalid
@@ -53,11 +54,13 @@ def tenants():
 def _tenant_page(tenant, quota_form: QuotaForm | None = None, status: int = 200, reset_link: str | None = None):
     with tenant_scope(tenant.id):
         usage = {"contacts": contact_usage(tenant), "messages": message_usage(tenant)}
+        usage_chart = messages_over_time(date_range())
     form = quota_form or QuotaForm(formdata=None, data={"contacts": tenant.quota_contacts,
                                                         "messages_per_day": tenant.quota_messages_per_day})
     return render("admin/tenant.html", status=status, tenant=tenant, users=tenant_users(tenant.id),
                   link=link_details(tenant.id), errors=recent_errors(tenant.id), stats=stats_for(tenant.id),
-                  usage=usage, defaults=quota_defaults(), quota_form=form, reset_link=reset_link)
+                  usage=usage, usage_chart=usage_chart, defaults=quota_defaults(), quota_form=form,
+                  reset_link=reset_link)
 
 
 @bp.get("/tenants/<int:tenant_id>")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import request
 
 from blueprints.admin.blueprint import bp
+from blueprints.analytics.forms import RangeForm
+from blueprints.analytics.views import analytics_context
 from blueprints.htmx import REFUSED, render
 from blueprints.settings.audit_forms import AuditFilterForm
 from extensions import db
@@ -47,3 +49,13 @@ def audit_log():
                                  PER_PAGE)
         return render("admin/audit.html", "settings/_audit_results.html", pagination=pagination,
                       filters=filters, actions=all_action_names(), **context)
+
+
+@bp.get("/analytics")
+def analytics():
+    """Analytics of the whole platform (every workspace together)."""
+    record("admin.viewed_analytics", tenant_id=None)
+    db.session.commit()
+    with unscoped():
+        context, status = analytics_context(RangeForm(request.args), platform=True)
+        return render("analytics/index.html", status=status, endpoint="admin.analytics", platform=True, **context)

@@ -101,6 +101,7 @@ def upgrade():
     )
     op.create_index(op.f("ix_usage_days_tenant_id"), "usage_days", ["tenant_id"])
     op.create_index("ix_messages_created_at", "messages", ["created_at"])
+    op.create_index("ix_messages_tenant_created", "messages", ["tenant_id", "created_at"])
     with op.batch_alter_table("tenants") as batch:
         batch.add_column(sa.Column("quota_contacts", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("quota_messages_per_day", sa.Integer(), nullable=True))
@@ -127,6 +128,7 @@ def downgrade():
     with op.batch_alter_table("tenants") as batch:
         batch.drop_column("quota_messages_per_day")
         batch.drop_column("quota_contacts")
+    op.drop_index("ix_messages_tenant_created", table_name="messages")
     op.drop_index("ix_messages_created_at", table_name="messages")
     op.drop_table("usage_days")
     op.drop_table("tenant_stats")
