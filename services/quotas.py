@@ -86,5 +86,6 @@ def ensure_message_room(sending: int = 1) -> None:
     usage = message_usage()
     if usage.used + sending > usage.limit:
         need = f"; this needs {sending:,}" if sending > 1 else ""
-        raise QuotaExceeded({"": f"Daily message limit reached: {usage.limit:,} messages a day, {usage.used:,} "
+        unit = "message" if usage.limit == 1 else "messages"
+        raise QuotaExceeded({"": f"Daily message limit reached: {usage.limit:,} {unit} a day, {usage.used:,} "
                                  f"queued today, {usage.left:,} left{need}. It resets at midnight UTC."})

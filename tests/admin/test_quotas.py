@@ -180,3 +180,23 @@ def test_the_rollup_job_commits_its_figures(app, create_user, admin_client):
     assert refresh_tenant_stats() == 2
     page = admin_client.get("/admin/tenants").get_data(as_text=True)
     assert "Counted Co" in page
+
+
+def test_a_scheduled_broadcast_over_the_quota_goes_back_to_draft_saying_why(app, client, create_user, login,
+                                                                             in_tenant):
+    from jobs.broadcasts import start_due_broadcasts
+
+    user = _sending_tenant(app, create_user, in_tenant, quota_messages_per_day=1)
+    with in_tenant(user.tenant_id):
+        for _ in range(3):
+            make_contact()
+        broadcast = save_broadcast({"name": "Later", "body": "Hi", "audience": {"kind": "all"}})
+        broadcast.status, broadcast.scheduled_at = "scheduled", utcnow() - timedelta(minutes=1)
+        broadcast_id = broadcast.id
+    assert start_due_broadcasts() == {"started": 0}
+    with in_tenant(user.tenant_id):
+        refused = db.session.get(Broadcast, broadcast_id)
+        assert refused.status == "draft" and "1 message a day, 0 queued today, 1 left; this needs 3" in refused.error
+    login(user)
+    page = client.get(f"/broadcasts/{broadcast_id}").get_data(as_text=True)
+    assert "this needs 3" in page
