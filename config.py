@@ -107,6 +107,10 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         # Each sign-up costs a full Argon2 hash.
         "SIGNUP_LIMIT_PER_IP": env.get("SIGNUP_LIMIT_PER_IP", "5 per minute;20 per hour"),
         "CONTACTS_PER_PAGE": int(env.get("CONTACTS_PER_PAGE", "25")),
+        # Per-workspace quotas unless an admin sets others; inactive linked devices are unlinked after this many days.
+        "QUOTA_CONTACTS": int(env.get("QUOTA_CONTACTS", "50000")),
+        "QUOTA_MESSAGES_PER_DAY": int(env.get("QUOTA_MESSAGES_PER_DAY", "10000")),
+        "INACTIVE_LINK_DAYS": int(env.get("INACTIVE_LINK_DAYS", "30")),
         # Argon2id cost; tests lower it through create_app(config=...).
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", "65536")),

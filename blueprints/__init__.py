@@ -15,6 +15,8 @@ from services.channels import get_channel
 
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint and the request hooks."""
+    from blueprints.admin import bp as admin_bp
+    from blueprints.analytics import bp as analytics_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.broadcasts import bp as broadcasts_bp
     from blueprints.contacts import bp as contacts_bp
@@ -41,6 +43,8 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (deals_bp, tasks_bp, notes_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(analytics_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

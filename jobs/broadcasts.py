@@ -11,9 +11,10 @@ from models import Broadcast, BroadcastRecipient
 from models.base import utcnow
 from models.tenancy import each_tenant
 from services.broadcasts.feeder import feed, owns_feeding
-from services.broadcasts.lifecycle import complete_if_done, feeder_key, settle, start, start_feeder
+from services.broadcasts.lifecycle import complete_if_done, feeder_key, move_status, settle, start, start_feeder
 from services.errors import Invalid
 from services.queueing import BULK_QUEUE, enqueue_now
+from services.quotas import QuotaExceeded
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
 BULK_JOB = "jobs.sending.send_bulk"
@@ -43,6 +44,11 @@ def start_due_broadcasts() -> dict[str, int]:
         for broadcast in db.session.scalars(select(Broadcast).where(*due).order_by(Broadcast.id).limit(100)).all():
             try:
                 start(broadcast)
+            except QuotaExceeded as exc:
+                db.session.rollback()  # back to a draft that says why, instead of trying again every minute
+                move_status(broadcast, [BroadcastStatus.SCHEDULED], status=BroadcastStatus.DRAFT, error=str(exc))
+                db.session.commit()
+                continue
             except Invalid:
                 db.session.rollback()  # started by someone else meanwhile
                 continue

@@ -1,6 +1,7 @@
 """The cron schedule, run by `python -m jobs.cron_runner jobs.cron` (see the Procfile)."""
 from rq import cron
 
+from jobs.admin import refresh_tenant_stats, unlink_idle_devices
 from jobs.broadcasts import start_due_broadcasts, sweep_broadcasts
 from jobs.drips import send_due_steps
 from jobs.maintenance import record_heartbeat
@@ -19,3 +20,5 @@ cron.register(sync_all_templates, queue_name="default", cron="15 4 * * *")
 cron.register(start_due_broadcasts, queue_name="default", interval=60)
 cron.register(sweep_broadcasts, queue_name="default", interval=60)
 cron.register(send_due_steps, queue_name="default", interval=60)
+cron.register(refresh_tenant_stats, queue_name="default", interval=600)
+cron.register(unlink_idle_devices, queue_name="default", cron="45 3 * * *")

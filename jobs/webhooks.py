@@ -21,6 +21,7 @@ from models.tenancy import each_tenant
 from services.channels import provider_for
 from services.inbound import apply_events
 from services.queueing import INBOUND_QUEUE, claim_flight, enqueue_now, hold_flight, release_flight
+from services.suspension import tenant_suspended
 from services.transient import is_transient
 from services.webhook_events import DRAIN_JOB, drain_flight
 
@@ -64,6 +65,10 @@ def drain_webhook_events(tenant_id: int) -> int:
     """
     key = drain_flight(tenant_id)
     done = 0
+    if tenant_suspended(tenant_id):
+        # Kept as received; the stale-event sweep processes them once the account is reinstated.
+        release_flight(key)
+        return done
     deadline = time.monotonic() + DRAIN_SECONDS
     try:
         while True:
@@ -99,6 +104,8 @@ def _process(tenant_id: int, event_id: int) -> dict | str | None:
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
     if event is None or event.processed_at is not None or event.failed_at is not None:
         return None
+    if tenant_suspended(tenant_id):
+        return "suspended"  # kept as received; the stale-event sweep processes it once the account is reinstated
     try:
         channel = db.session.scalar(select(Channel).where(Channel.id == event.channel_id))
         events = provider_for(channel).parse_webhook(json.loads(event.body))

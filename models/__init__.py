@@ -1,5 +1,6 @@
 """Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
 from models import tenancy, tenancy_rls, user
+from models.audit_event import AuditEvent
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
@@ -14,6 +15,7 @@ from models.tag import Tag
 from models.task import Note, Task
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
 from models.tenant import Tenant
+from models.tenant_stats import TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
 
@@ -22,6 +24,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
+__all__ += ["AuditEvent", "TenantStats", "UsageDay"]
 
 
 def init_app(app) -> None:

@@ -34,6 +34,9 @@ class Tenant(Timestamps, db.Model):
     # Stored history limits, enforced by the nightly retention job.
     retention_days: Mapped[int] = mapped_column(Integer, nullable=False, default=365)
     retention_max_messages: Mapped[int] = mapped_column(Integer, nullable=False, default=100_000)
+    # Quotas set by a platform admin; empty means the install's default (QUOTA_* settings).
+    quota_contacts: Mapped[int | None] = mapped_column(Integer)
+    quota_messages_per_day: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def is_suspended(self) -> bool:

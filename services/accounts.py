@@ -7,6 +7,7 @@ from extensions import db
 from models import Tenant, User
 from models.base import utcnow
 from models.tenancy import tenant_scope
+from services.audit import actor_of, record
 from services.deals.pipelines import create_default_pipeline
 from services.passwords import hash_password, verify_password
 
@@ -56,6 +57,7 @@ def authenticate(email: str, password: str) -> User:
     if user.tenant.is_suspended:
         raise AccountError("This account is suspended. Contact support.")
     user.last_login_at = utcnow()
+    record("auth.signed_in", target=user, tenant_id=user.tenant_id, actor=actor_of(user))
     return user
 
 

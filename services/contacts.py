@@ -18,6 +18,7 @@ from services.emails import looks_like_email
 from services.errors import Invalid
 from services.paging import Cursor, Page, capped_count, capped_page, seek_page
 from services.phones import InvalidPhone, normalize_phone
+from services.quotas import ensure_contact_room
 from services.text_search import ESCAPE, contains_pattern, trigram_lookups
 
 CUSTOM_FIELD_KEY_MAX = 50
@@ -103,6 +104,8 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
 def save_contact(data: ContactInput, region: str, contact: Contact | None = None) -> Contact:
     """Validate and create or update a contact (flushes; the caller commits)."""
     clean, tags = _validate(data, region, contact)
+    if contact is None:
+        ensure_contact_room()
     contact = contact or Contact()
     for key, value in clean.items():
         setattr(contact, key, value)

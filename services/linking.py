@@ -12,6 +12,7 @@ from core.enums import ChannelKind, ConnectionState
 from extensions import db
 from models import Channel
 from models.base import utcnow
+from services.audit import record
 from services.channels import (
     ChannelSetupError,
     capabilities_for,
@@ -66,6 +67,7 @@ def save_cloud_credentials(phone_number_id: str, waba_id: str, access_token: str
     if app_secret:
         channel.app_secret = app_secret
     set_state(channel, ConnectionState.PENDING, detail="Saved. Run “Test connection” to check them.")
+    record("channel.credentials_saved", target=channel, changes={"phone_number_id": phone_number_id, "waba": waba_id})
     return channel
 
 
@@ -78,6 +80,7 @@ def test_cloud_connection(channel: Channel) -> ChannelStatus:
         raise
     channel.verified_name, channel.quality_rating = status.verified_name, status.quality
     channel.paused_at = channel.paused_reason = None  # credentials work again: sending resumes
+    record("channel.linked", target=channel, changes={"kind": channel.kind})
     set_state(channel, ConnectionState.CONNECTED, phone_number=status.phone_number,
               profile_name=status.verified_name)
     return status
@@ -96,6 +99,7 @@ def start_qr_link() -> Channel:
         channel.instance_name = "mh-" + new_token(18).replace("_", "").replace("-", "")[:24].lower()
         provider = provider_for(channel)
         channel.instance_token = provider.create_instance()
+    record("channel.link_started", target=channel, changes={"kind": channel.kind})
     return refresh_qr(channel)
 
 
@@ -132,6 +136,7 @@ def regenerate_webhook(channel: Channel) -> None:
     one raises here; the caller rolls back and the old URL keeps working.
     """
     regenerate_webhook_tokens(channel)
+    record("channel.webhook_regenerated", target=channel)
     if capabilities_for(channel.kind).instance_lifecycle and channel.instance_name:
         provider_for(channel).set_webhook()
 
@@ -156,6 +161,7 @@ def start_sandbox() -> Channel:
         # The name is the phone page's URL, so it is as unguessable as a webhook token.
         channel.instance_name = "sandbox-" + new_token(24)
     set_state(channel, ConnectionState.PENDING, qr=phone_url(channel))
+    record("channel.link_started", target=channel, changes={"kind": channel.kind})
     return channel
 
 
@@ -166,4 +172,5 @@ def disconnect_channel(channel: Channel) -> None:
             provider_for(channel).disconnect()
         except ChannelSetupError:
             pass  # gateway no longer configured: nothing remote to remove
+    record("channel.unlinked", target=channel, changes={"kind": channel.kind, "phone_number": channel.phone_number})
     db.session.delete(channel)

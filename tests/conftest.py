@@ -95,6 +95,8 @@ def _migrated(database_url, base_config, owner_engine):
         conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"))
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"))
+        # The audit log is append-only for the application (README › PostgreSQL roles).
+        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {APP_ROLE}"))
     return owner_engine.url.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
 
 

@@ -31,3 +31,21 @@ class SignupForm(FlaskForm):
         problems = password_problems(field.data or "", self.email.data or "")
         if problems:
             raise ValidationError(" ".join(problems))
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password, reached through a one-time link."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def validate_password(self, field):
+        """Apply the shared strength rule."""
+        problems = password_problems(field.data or "", self.email)
+        if problems:
+            raise ValidationError(" ".join(problems))

@@ -13,6 +13,7 @@ from blueprints.common import form_status
 from blueprints.htmx import render
 from extensions import db, limiter
 from services.accounts import AccountError, authenticate, end_all_sessions, normalize_email, sign_up
+from services.audit import failed_sign_in
 
 
 def _login_email() -> str:
@@ -60,6 +61,8 @@ def login():
             user = authenticate(form.email.data, form.password.data)
         except AccountError as exc:
             db.session.rollback()
+            failed_sign_in(form.email.data)
+            db.session.commit()
             g.login_failed = True
             form.form_errors.append(str(exc))
         else:

@@ -85,7 +85,7 @@ def _save(form: ContactForm, contact: Contact | None) -> Contact | None:
         saved = save_contact(_form_input(form), current_user.tenant.default_region, contact, author_id=current_user.id)
     except Invalid as exc:
         db.session.rollback()
-        put_errors(form, exc.errors)
+        form.form_errors.extend(put_errors(form, exc.errors))  # a quota refusal belongs to no field
         return None
     db.session.commit()
     return saved

@@ -14,4 +14,6 @@ def home():
     """Logged-in users see their home page; everybody else goes to the login page."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.is_admin:
+        return redirect(url_for("admin.overview"))  # a platform admin's own workspace is empty
     return render("main/home.html", overview=overview())

@@ -17,12 +17,14 @@ from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
 from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
+from services.audit import record
 from services.broadcasts import audience as audiences
 from services.broadcasts.content import approved_template, clean_variables, placeholder_problems
 from services.errors import Invalid
 from services.outbox import TEXT_MAX
 from services.outbox.recording import UNKNOWN_REASON
 from services.queueing import BULK_QUEUE, enqueue_after_commit
+from services.quotas import ensure_message_room
 from services.workspace import workspace_zone
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
@@ -117,9 +119,12 @@ def confirm(broadcast: Broadcast) -> str:
 
 def start(broadcast: Broadcast) -> None:
     """Snapshot the audience into recipient rows and start feeding the outbox (the caller commits)."""
+    audience = db.session.scalar(select(func.count()).select_from(audiences.contact_ids(broadcast.audience).subquery()))
+    ensure_message_room(audience)  # a broadcast larger than what is left of today's quota is refused up front
     if not move_status(broadcast, EDITABLE, status=BroadcastStatus.SENDING, started_at=utcnow(), error=None):
         raise Invalid({"status": "This broadcast was already started."})
     audiences.snapshot(broadcast)
+    record("broadcast.started", target=broadcast, changes={"name": broadcast.name})
     start_feeder(broadcast)
 
 
@@ -178,6 +183,7 @@ def cancel(broadcast: Broadcast) -> int:
                  status=BroadcastStatus.CANCELLED, finished_at=utcnow()):
         raise Invalid({"status": "This broadcast has finished already."})
     reason = "Cancelled before sending."
+    record("broadcast.cancelled", target=broadcast, changes={"name": broadcast.name})
     count = take_back(broadcast, RecipientState.CANCELLED, reason)
     return count + db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.QUEUED)
                                       .values(state=RecipientState.CANCELLED, reason=reason)).rowcount

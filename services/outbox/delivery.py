@@ -27,6 +27,7 @@ from services.outbox import batch
 from services.outbox.recording import fail, record_sent, release_unsent
 from services.queueing import INTERACTIVE_ORIGINS, enqueue_now, send_queue
 from services.ratelimit import RateLimiter, rate_for
+from services.suspension import SUSPENDED_REASON, tenant_suspended
 from whatsapp.base import ConnectionState, ErrorAction, ProviderError
 
 SEND_JOB = "jobs.sending.send_message"
@@ -63,7 +64,7 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
         return "skipped"  # sent, failed or taken by another job already
     origin, kind = row
     channel = get_channel()
-    refusal = _refusal(channel)
+    refusal = SUSPENDED_REASON if tenant_suspended(tenant_id) else _refusal(channel)
     provider = None
     if refusal is None:
         try:

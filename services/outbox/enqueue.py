@@ -12,17 +12,27 @@ from services.media_store import MediaRejected, check_upload, save_media
 from services.outbox.delivery import BATCH_MAX
 from services.outbox.rules import CAPTION_MAX, TEXT_MAX, SendRefused, ensure_can_send, ensure_window
 from services.queueing import enqueue_after_commit, send_queue
+from services.quotas import QuotaExceeded, ensure_message_room
 
 SEND_JOB = "jobs.sending.send_message"
 
 
 def _queue(message: Message, contact: Contact, channel: Channel) -> Message:
+    _ensure_quota()
     message.channel_kind = channel.kind
     db.session.add(message)
     db.session.flush()
     contact.last_message_at = utcnow()
     _enqueue_send(message)
     return message
+
+
+def _ensure_quota(sending: int = 1) -> None:
+    """The workspace's daily message quota, refused in the words every sender already shows."""
+    try:
+        ensure_message_room(sending)
+    except QuotaExceeded as exc:
+        raise SendRefused(str(exc)) from exc
 
 
 def _enqueue_send(message: Message) -> None:

@@ -1,0 +1,35 @@
+"""Analytics of the workspace: messages over time, response rate, opt-outs and broadcasts, for a date range."""
+from __future__ import annotations
+
+from flask import request
+
+from blueprints.analytics.blueprint import bp
+from blueprints.analytics.forms import RangeForm
+from blueprints.common import put_errors
+from blueprints.htmx import REFUSED, render
+from services.analytics import broadcast_performance, date_range, messages_over_time, opt_outs, responsiveness
+from services.errors import Invalid
+
+
+def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict, int]:
+    """The page's figures for the form's range (in the scope the caller is in), and the status to answer.
+
+    Platform-wide, the response figures are left out: they read every message of the range in order.
+    """
+    try:
+        span = date_range(form.since.data, form.until.data) if form.validate() else None
+    except Invalid as exc:
+        put_errors(form, exc.errors)
+        span = None
+    if span is None:
+        return {"form": form, "span": None}, REFUSED
+    return {"form": form, "span": span, "messages": messages_over_time(span), "opt_outs": opt_outs(span),
+            "broadcasts": broadcast_performance(span),
+            "responses": None if platform else responsiveness(span)}, 200
+
+
+@bp.get("/")
+def index():
+    """The workspace's analytics for the chosen range (the last 30 days by default)."""
+    context, status = analytics_context(RangeForm(request.args))
+    return render("analytics/index.html", status=status, endpoint="analytics.index", **context)
