@@ -8,10 +8,10 @@ from __future__ import annotations
 POSTGRESQL_ONLY_INDEXES = frozenset({
     "ix_messages_body_trgm",          # 0007: message text search
     "ix_contacts_tenant_created_id",  # 0008: the contacts list, newest first
-    "ix_contacts_name_trgm",          # 0008: contacts search (replaced by 0016's)
+    "ix_contacts_name_trgm",          # 0008: contacts search (replaced by 0015's)
     "ix_contacts_phone_trgm",
     "ix_contacts_email_trgm",
-    "ix_contacts_tenant_name_trgm",   # 0016: contacts search within one workspace (btree_gin + pg_trgm)
+    "ix_contacts_tenant_name_trgm",   # 0015: contacts search within one workspace (btree_gin + pg_trgm)
     "ix_contacts_tenant_phone_trgm",
     "ix_contacts_tenant_email_trgm",
     "ix_contact_tags_tenant_tag",     # 0008: tag filters

@@ -12,15 +12,15 @@ Two costs measured as the application role (row-level security on) with 1,000,00
 
 PostgreSQL only; SQLite has neither row-level security nor these index types.
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0011
 Create Date: 2026-11-23 15:00:00
 
 """
 from alembic import op
 
-revision = '0016'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
