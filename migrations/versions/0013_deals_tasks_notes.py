@@ -4,7 +4,7 @@ Every existing workspace gets the default pipeline, and each contact's old singl
 the first entry of its notes timeline.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-23 16:00:00
 
 """

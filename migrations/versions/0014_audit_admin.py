@@ -1,7 +1,7 @@
 """audit log, per-workspace usage rollups and quotas
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-23 16:00:00
 
 """

@@ -13,7 +13,7 @@ Two costs measured as the application role (row-level security on) with 1,000,00
 PostgreSQL only; SQLite has neither row-level security nor these index types.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-11-23 15:00:00
 
 """
