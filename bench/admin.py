@@ -71,7 +71,7 @@ BATCH = 500_000
 def build_dataset(tenants: int, messages: int, tmp: Path) -> None:
     """Migrate and fill the database once (as the owner); a database already holding this size is kept."""
     from flask_migrate import upgrade
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from app import create_app
     from extensions import db
@@ -81,8 +81,9 @@ def build_dataset(tenants: int, messages: int, tmp: Path) -> None:
     migrations = str(ROOT / "migrations")
     with app.app_context():
         upgrade(directory=migrations, revision="0011")
-        have = db.session.scalar(text("SELECT count(*) FROM tenants WHERE name LIKE 'Bench workspace %'"))
-        stored = db.session.scalar(text("SELECT count(*) FROM messages")) if have else 0
+        conn = db.session.connection()
+        have = conn.exec_driver_sql("SELECT count(*) FROM tenants WHERE name LIKE 'Bench workspace %%'").scalar()
+        stored = conn.exec_driver_sql("SELECT count(*) FROM messages").scalar() if have else 0
         if have and (have != tenants or stored != messages):
             sys.exit(f"this database holds {have:,} workspaces and {stored:,} messages: use another database "
                      f"for --tenants {tenants} --messages {messages}")

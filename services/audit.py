@@ -6,12 +6,14 @@ tenant in context unless named. Summaries never carry secrets: keys that look li
 """
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import Select, func, insert, or_, select
 
 from extensions import db, get_redis
@@ -20,6 +22,7 @@ from models.base import utcnow
 from models.tenancy import current_tenant_id_or_none, tenant_scope
 from services.text_search import ESCAPE, contains_pattern
 
+log = logging.getLogger(__name__)
 _SECRET = re.compile(r"token|secret|password|passwd|key|hash|credential|authorization|cookie", re.I)
 _UNSET: Any = object()
 # A burst: this many refused sign-ins for one email within the window writes one entry.
@@ -90,9 +93,14 @@ def failed_sign_in(email: str) -> bool:
     email = (email or "").strip().lower()
     key = f"audit:failed-sign-in:{email}"
     redis = get_redis()
-    count = redis.incr(key)
-    if count == 1:
-        redis.expire(key, int(FAILED_WINDOW.total_seconds()))
+    try:
+        count = redis.incr(key)
+        if count == 1:
+            redis.expire(key, int(FAILED_WINDOW.total_seconds()))
+    except RedisError:
+        # Redis away: the login limits fall back to memory (see the auth views); the burst goes uncounted.
+        log.warning("could not count a failed sign-in: Redis is unavailable")
+        return False
     if count != FAILED_BURST:
         return False
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
