@@ -3,7 +3,7 @@ from models import tenancy, tenancy_rls, user
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
-from models.deal import Deal, DealHistory, Pipeline, Stage, StageKind
+from models.deal import Deal, DealHistory, Pipeline, Stage, StageOutcome
 from models.message import Message
 from models.message_template import MessageTemplate
 from models.quick_reply import QuickReply
@@ -19,7 +19,7 @@ from models.webhook_event import WebhookEvent
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "Message", "MessageTemplate",
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
-__all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageKind", "Task"]
+__all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 
 
 def init_app(app) -> None:

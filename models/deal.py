@@ -13,7 +13,7 @@ from models.tenancy import TenantScoped
 from models.types import UTCDateTime
 
 
-class StageKind(StrEnum):
+class StageOutcome(StrEnum):
     """A deal in an open stage is still being worked; won and lost stages close it."""
 
     OPEN = "open"
@@ -49,11 +49,11 @@ class Stage(TenantScoped, db.Model):
     pipeline_id: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(NAME_MAX), nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False, default=StageKind.OPEN)
+    outcome: Mapped[str] = mapped_column(String(10), nullable=False, default=StageOutcome.OPEN)
 
     @property
     def is_open(self) -> bool:
-        return self.kind == StageKind.OPEN
+        return self.outcome == StageOutcome.OPEN
 
 
 class Deal(TenantScoped, Timestamps, db.Model):

@@ -13,6 +13,7 @@ from models import Contact, ContactTag, Tag
 from models.base import utcnow
 from services.emails import looks_like_email
 from services.errors import Invalid
+from services.notes import add_note
 from services.phones import InvalidPhone, normalize_phone
 from services.text_search import ESCAPE, contains_pattern
 
@@ -94,9 +95,16 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
     return clean, tags
 
 
-def save_contact(data: ContactInput, region: str, contact: Contact | None = None) -> Contact:
-    """Validate and create or update a contact (flushes; the caller commits)."""
+def save_contact(data: ContactInput, region: str, contact: Contact | None = None, *,
+                 author_id: int | None = None) -> Contact:
+    """Validate and create or update a contact (flushes; the caller commits).
+
+    Notes typed with a new contact become the first entry of its notes timeline (by `author_id`); the old
+    single notes column is no longer written.
+    """
     clean, tags = _validate(data, region, contact)
+    first_note = clean.pop("notes") if contact is None else None
+    clean.pop("notes", None)
     contact = contact or Contact()
     for key, value in clean.items():
         setattr(contact, key, value)
@@ -108,6 +116,8 @@ def save_contact(data: ContactInput, region: str, contact: Contact | None = None
         raise Invalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
     if tags is not None:
         set_contact_tags(contact, tags)
+    if first_note:
+        add_note(contact, first_note, author_id=author_id)
     return contact
 
 

@@ -16,4 +16,4 @@ class ContactForm(FlaskForm):
         widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput(),
     )
     custom_fields = TextAreaField("Custom fields", description="One per line, as “key: value”.")
-    notes = TextAreaField("Notes")
+    notes = TextAreaField("First note", description="Starts the contact's notes timeline.")

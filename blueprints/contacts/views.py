@@ -64,7 +64,7 @@ def _save(form: ContactForm, contact: Contact | None) -> Contact | None:
     if not form.validate_on_submit():
         return None
     try:
-        saved = save_contact(_form_input(form), current_user.tenant.default_region, contact)
+        saved = save_contact(_form_input(form), current_user.tenant.default_region, contact, author_id=current_user.id)
     except Invalid as exc:
         db.session.rollback()
         put_errors(form, exc.errors)

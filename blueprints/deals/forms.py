@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import Optional
 
-from models import StageKind
+from models import StageOutcome
 
-KINDS = [(StageKind.OPEN.value, "Open"), (StageKind.WON.value, "Won"), (StageKind.LOST.value, "Lost")]
+OUTCOMES = [(StageOutcome.OPEN.value, "Open"), (StageOutcome.WON.value, "Won"), (StageOutcome.LOST.value, "Lost")]
 
 
 class DealForm(FlaskForm):
@@ -39,4 +39,4 @@ class StageForm(FlaskForm):
     """A stage's name and whether it is open, won or lost."""
 
     name = StringField("Name")
-    kind = SelectField("Kind", choices=KINDS, validate_choice=False)
+    outcome = SelectField("Outcome", choices=OUTCOMES, validate_choice=False)

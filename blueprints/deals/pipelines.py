@@ -65,7 +65,7 @@ def stage_add(pipeline_id: int):
     pipeline = get_or_404(Pipeline, pipeline_id)
     form = StageForm()
     try:
-        add_stage(pipeline, form.name.data, form.kind.data)
+        add_stage(pipeline, form.name.data, form.outcome.data)
     except Invalid as exc:
         db.session.rollback()
         for message in put_errors(form, exc.errors):
@@ -82,7 +82,7 @@ def stage_update(stage_id: int):
     stage = get_or_404(Stage, stage_id)
     form = StageForm()
     try:
-        update_stage(stage, form.name.data, form.kind.data)
+        update_stage(stage, form.name.data, form.outcome.data)
     except Invalid as exc:
         db.session.rollback()
         return _settings(editing={f"stage-{stage_id}": " ".join(exc.errors.values())})

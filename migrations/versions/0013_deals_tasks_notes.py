@@ -48,7 +48,7 @@ def upgrade():
     sa.Column('pipeline_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'pipeline_id'], ['pipelines.tenant_id', 'pipelines.id'], name=op.f('fk_pipeline_stages_tenant_id_pipeline_id_pipelines'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_pipeline_stages_tenant_id_tenants'), ondelete='CASCADE'),
@@ -162,11 +162,11 @@ def _default_pipelines():
     now = sa.bindparam("now", datetime.now(UTC), type_=sa.DateTime(timezone=True))
     op.execute(sa.text("INSERT INTO pipelines (tenant_id, name, position, created_at, updated_at) "
                        "SELECT id, :name, 0, :now, :now FROM tenants").bindparams(now, name=DEFAULT_PIPELINE))
-    for position, (name, kind) in enumerate(DEFAULT_STAGES):
+    for position, (name, outcome) in enumerate(DEFAULT_STAGES):
         # Both tables belong to the same tenant: the SELECT carries the pipeline's tenant_id over.
-        op.execute(sa.text("INSERT INTO pipeline_stages (tenant_id, pipeline_id, name, position, kind) "
-                           "SELECT tenant_id, id, :name, :position, :kind FROM pipelines")
-                   .bindparams(name=name, position=position, kind=kind))
+        op.execute(sa.text("INSERT INTO pipeline_stages (tenant_id, pipeline_id, name, position, outcome) "
+                           "SELECT tenant_id, id, :name, :position, :outcome FROM pipelines")
+                   .bindparams(name=name, position=position, outcome=outcome))
 
 
 def _notes_from_contacts():

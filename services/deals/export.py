@@ -34,7 +34,7 @@ def csv_lines(rows: Select) -> Iterator[str]:
     yield _line(HEADER)
     result = db.session.execute(rows.execution_options(yield_per=BATCH))
     for deal, contact_name, stage in result:
-        status = "open" if deal.closed_at is None else stage.kind
+        status = "open" if deal.closed_at is None else stage.outcome
         yield _line((deal.id, deal.title, contact_name, stage.name, status,
                      plain_minor(deal.value_minor, deal.currency), deal.currency,
                      deal.expected_close_on.isoformat() if deal.expected_close_on else "",

@@ -4,13 +4,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Deal, Pipeline, Stage, StageKind
+from models import Deal, Pipeline, Stage, StageOutcome
 from services.deals.moves import closed_at_for
 from services.errors import Invalid
 
 DEFAULT_PIPELINE = "Sales"
-DEFAULT_STAGES = (("New", StageKind.OPEN), ("Qualified", StageKind.OPEN), ("Proposal", StageKind.OPEN),
-                  ("Won", StageKind.WON), ("Lost", StageKind.LOST))
+DEFAULT_STAGES = (("New", StageOutcome.OPEN), ("Qualified", StageOutcome.OPEN), ("Proposal", StageOutcome.OPEN),
+                  ("Won", StageOutcome.WON), ("Lost", StageOutcome.LOST))
 STAGES_MAX = 20
 PIPELINES_MAX = 20
 
@@ -20,8 +20,8 @@ def create_default_pipeline() -> Pipeline:
     pipeline = Pipeline(name=DEFAULT_PIPELINE, position=0)
     db.session.add(pipeline)
     db.session.flush()
-    db.session.add_all([Stage(pipeline_id=pipeline.id, name=name, kind=kind, position=position)
-                        for position, (name, kind) in enumerate(DEFAULT_STAGES)])
+    db.session.add_all([Stage(pipeline_id=pipeline.id, name=name, outcome=outcome, position=position)
+                        for position, (name, outcome) in enumerate(DEFAULT_STAGES)])
     db.session.flush()
     return pipeline
 
@@ -54,10 +54,10 @@ def _clean_name(name: str | None, limit: int, what: str) -> str:
     return clean
 
 
-def _clean_kind(kind: str | None) -> str:
-    if kind not in set(StageKind):
-        raise Invalid({"kind": "Choose open, won or lost."})
-    return kind
+def _clean_outcome(outcome: str | None) -> str:
+    if outcome not in set(StageOutcome):
+        raise Invalid({"outcome": "Choose open, won or lost."})
+    return outcome
 
 
 def add_pipeline(name: str) -> Pipeline:
@@ -71,7 +71,7 @@ def add_pipeline(name: str) -> Pipeline:
     pipeline = Pipeline(name=clean, position=count)
     db.session.add(pipeline)
     db.session.flush()
-    db.session.add(Stage(pipeline_id=pipeline.id, name="New", kind=StageKind.OPEN, position=0))
+    db.session.add(Stage(pipeline_id=pipeline.id, name="New", outcome=StageOutcome.OPEN, position=0))
     db.session.flush()
     return pipeline
 
@@ -82,7 +82,7 @@ def rename_pipeline(pipeline: Pipeline, name: str) -> None:
     db.session.flush()
 
 
-def add_stage(pipeline: Pipeline, name: str, kind: str = StageKind.OPEN) -> Stage:
+def add_stage(pipeline: Pipeline, name: str, outcome: str = StageOutcome.OPEN) -> Stage:
     """A new stage at the right end of the pipeline (flushes)."""
     errors: dict[str, str] = {}
     try:
@@ -90,7 +90,7 @@ def add_stage(pipeline: Pipeline, name: str, kind: str = StageKind.OPEN) -> Stag
     except Invalid as exc:
         errors.update(exc.errors)
     try:
-        kind = _clean_kind(kind)
+        outcome = _clean_outcome(outcome)
     except Invalid as exc:
         errors.update(exc.errors)
     stages = stages_of(pipeline)
@@ -98,13 +98,13 @@ def add_stage(pipeline: Pipeline, name: str, kind: str = StageKind.OPEN) -> Stag
         errors[""] = f"A pipeline has at most {STAGES_MAX} stages."
     if errors:
         raise Invalid(errors)
-    stage = Stage(pipeline_id=pipeline.id, name=clean, kind=kind, position=len(stages))
+    stage = Stage(pipeline_id=pipeline.id, name=clean, outcome=outcome, position=len(stages))
     db.session.add(stage)
     db.session.flush()
     return stage
 
 
-def update_stage(stage: Stage, name: str, kind: str, *, user_id: int | None = None) -> None:
+def update_stage(stage: Stage, name: str, outcome: str, *, user_id: int | None = None) -> None:
     """Rename a stage and set whether it is open, won or lost; its deals close or reopen with it (flushes)."""
     errors: dict[str, str] = {}
     try:
@@ -112,13 +112,13 @@ def update_stage(stage: Stage, name: str, kind: str, *, user_id: int | None = No
     except Invalid as exc:
         errors.update(exc.errors)
     try:
-        kind = _clean_kind(kind)
+        outcome = _clean_outcome(outcome)
     except Invalid as exc:
         errors.update(exc.errors)
     if errors:
         raise Invalid(errors)
-    if kind != stage.kind:
-        stage.kind = kind
+    if outcome != stage.outcome:
+        stage.outcome = outcome
         for deal in db.session.scalars(select(Deal).where(Deal.stage_id == stage.id)):
             deal.closed_at = closed_at_for(stage, deal.closed_at)
     db.session.flush()

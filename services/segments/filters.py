@@ -87,9 +87,8 @@ OPERATORS: dict[str, Operator] = {
 def register_operator(name: str, operator: Operator) -> None:
     """Extension point for conditions on other aggregates.
 
-    Deals do not exist yet; when they do, their module registers "has_open_deal" here with a compile
-    function returning `select(Deal.id).where(Deal.contact_id == Contact.id, Deal.is_open).exists()`. Until then that
-    operator is unknown, and validation refuses it like any other unknown operator.
+    services.deals registers "has_open_deal" here when it is imported; an operator nobody registered is
+    unknown, and validation refuses it like any other unknown operator.
     """
     if name in OPERATORS:
         raise ValueError(f"operator {name!r} is registered already")

@@ -65,7 +65,7 @@ def test_workspaces_get_the_default_pipeline_and_notes_become_the_first_timeline
             pipelines = conn.execute(sa.text("SELECT tenant_id, id, name FROM pipelines ORDER BY tenant_id")).all()
             assert [(t, name) for t, _id, name in pipelines] == [(tenants[0], "Sales"), (tenants[1], "Sales")]
             for tenant, pipeline_id, _name in pipelines:
-                stages = conn.execute(sa.text("SELECT name, kind, position, tenant_id FROM pipeline_stages "
+                stages = conn.execute(sa.text("SELECT name, outcome, position, tenant_id FROM pipeline_stages "
                                               "WHERE pipeline_id = :p ORDER BY position"), {"p": pipeline_id}).all()
                 assert [(n, k, p) for n, k, p, _t in stages] == STAGES
                 assert {t for *_rest, t in stages} == {tenant}

@@ -149,14 +149,14 @@ def test_pipeline_settings_add_rename_reorder_and_mark_won(client, owner, in_ten
     with in_tenant(owner.tenant_id):
         pipeline_id = db.session.scalar(select(Pipeline.id))
         first = stages()[0].id
-    added = client.post(f"/deals/pipelines/{pipeline_id}/stages", data={"name": "Demo", "kind": "open"})
+    added = client.post(f"/deals/pipelines/{pipeline_id}/stages", data={"name": "Demo", "outcome": "open"})
     assert added.status_code == 303
-    assert client.post(f"/deals/stages/{first}", data={"name": "Lead", "kind": "won"}).status_code == 303
+    assert client.post(f"/deals/stages/{first}", data={"name": "Lead", "outcome": "won"}).status_code == 303
     assert client.post(f"/deals/stages/{first}/move", data={"direction": "right"}).status_code == 303
     assert client.post(f"/deals/pipelines/{pipeline_id}/rename", data={"name": "Main"}).status_code == 303
     assert client.post("/deals/pipelines", data={"name": "Renewals"}).status_code == 303
     with in_tenant(owner.tenant_id):
-        assert [(s.name, s.kind) for s in stages(pipeline_id)][:2] == [("Qualified", "open"), ("Lead", "won")]
+        assert [(s.name, s.outcome) for s in stages(pipeline_id)][:2] == [("Qualified", "open"), ("Lead", "won")]
         assert stages(pipeline_id)[-1].name == "Demo"
         assert sorted(db.session.scalars(select(Pipeline.name))) == ["Main", "Renewals"]
     page = client.get("/deals/pipelines").get_data(as_text=True)
@@ -165,9 +165,9 @@ def test_pipeline_settings_add_rename_reorder_and_mark_won(client, owner, in_ten
 
 @pytest.mark.parametrize("url, data, message", [
     ("/deals/pipelines", {"name": ""}, "Enter a name for the pipeline."),
-    ("stages", {"name": "", "kind": "open"}, "Enter a name for the stage."),
-    ("stages", {"name": "X", "kind": "maybe"}, "Choose open, won or lost."),
-    ("stage", {"name": "x" * 61, "kind": "open"}, "Keep the name under 60 characters."),
+    ("stages", {"name": "", "outcome": "open"}, "Enter a name for the stage."),
+    ("stages", {"name": "X", "outcome": "maybe"}, "Choose open, won or lost."),
+    ("stage", {"name": "x" * 61, "outcome": "open"}, "Keep the name under 60 characters."),
     ("rename", {"name": " "}, "Enter a name for the pipeline."),
 ])
 def test_bad_pipeline_settings_are_refused_with_reasons(client, owner, in_tenant, app, url, data, message):

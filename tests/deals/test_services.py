@@ -36,7 +36,7 @@ def test_sign_up_creates_the_default_pipeline(create_user, in_tenant):
     user = create_user()
     with in_tenant(user.tenant_id):
         assert db.session.scalar(select(func.count(Pipeline.id))) == 1
-        assert [(s.name, s.kind) for s in stages()] == [("New", "open"), ("Qualified", "open"), ("Proposal", "open"),
+        assert [(s.name, s.outcome) for s in stages()] == [("New", "open"), ("Qualified", "open"), ("Proposal", "open"),
                                                          ("Won", "won"), ("Lost", "lost")]
 
 
@@ -201,7 +201,7 @@ def test_stages_are_added_renamed_reordered_and_refused_with_reasons(create_user
         assert [s.name for s in stages()][-2:] == ["Negotiation", "Lost"]
         with pytest.raises(Invalid) as refused:
             add_stage(pipeline, "", "maybe")
-        assert set(refused.value.errors) == {"name", "kind"}
+        assert set(refused.value.errors) == {"name", "outcome"}
         first = stages()[0]
         with pytest.raises(Invalid):
             move_stage(first, -1)

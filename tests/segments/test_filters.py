@@ -146,7 +146,7 @@ def test_one_tenants_filter_never_reaches_another_tenants_contacts(owner, people
 @pytest.mark.parametrize("definition, errors", [
     ({"conditions": []}, {"conditions": "This filter is not a version 1 segment filter."}),
     (flt({"op": "drop_table"}), {"conditions-0-op": "Choose a condition from the list."}),
-    (flt({"op": "has_open_deal"}), {"conditions-0-op": "Choose a condition from the list."}),
+    (flt({"op": "has_open_ticket"}), {"conditions-0-op": "Choose a condition from the list."}),
     (flt({"op": "name_contains", "text": "a"}, {"op": "tags_any", "tags": []}),
      {"conditions-1-tags": "Choose at least one of your tags."}),
     (flt({"op": "tags_all", "tags": [999999]}), {"conditions-0-tags": "One of the chosen tags does not exist."}),
@@ -200,7 +200,7 @@ def test_list_counts_each_segment_in_its_tenant(owner, people, create_user, in_t
 
 
 def test_the_deals_extension_point(owner, people, in_tenant):
-    """A later aggregate plugs its condition in by name; until then 'has_open_deal' is refused (above)."""
+    """A later aggregate plugs its condition in by name (as deals do); an unknown one is refused (above)."""
     from sqlalchemy import false
     register_operator("test_nobody", Operator("matches nobody", (), lambda c, z: false()))
     try:

@@ -181,3 +181,17 @@ def test_another_workspace_cannot_add_tasks_or_notes_to_or_see_ones_contacts_dea
     assert snapshot(app) == before
     page = client.get("/tasks/").get_data(as_text=True)
     assert "secret task" not in page and 'id="overdue-count"' not in page
+
+
+def test_a_new_contacts_first_note_starts_its_timeline(client, owner, in_tenant):
+    response = client.post("/contacts/new", data={"name": "Nora", "phone": "+14155550199",
+                                                  "notes": "  Met at the fair.  "})
+    assert response.status_code == 303
+    with in_tenant(owner.tenant_id):
+        note = db.session.scalar(select(Note))
+        assert (note.body, note.author_id, note.deal_id) == ("Met at the fair.", owner.id, None)
+        contact_id = note.contact_id
+    page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "Met at the fair." in page
+    assert 'name="notes"' not in client.get(f"/contacts/{contact_id}/edit").get_data(as_text=True)
+    assert 'name="notes"' in client.get("/contacts/new").get_data(as_text=True)
