@@ -202,7 +202,7 @@ def test_a_big_broadcast_delays_another_tenants_reply_and_broadcast_by_seconds_a
                                                                                        create_user, login, run_jobs):
     """One worker on every queue: while a 3,000-recipient broadcast runs, another workspace's inbox reply goes out
     within a couple of seconds. How long the other workspace's own broadcast waits for its first send is printed
-    (measured, not yet within the few seconds the issue asks for: see the README's sending engine notes)."""
+    (measured, not yet within the few seconds the issue asks for)."""
     big, other = cloud_connected.tenant_id, _sandbox_tenant(app, create_user, login, run_jobs)
     graph.latency = 0.1
     broadcast_id = _broadcast(app, big, 3000)
