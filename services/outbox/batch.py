@@ -50,10 +50,9 @@ class Item:
     payload: dict | None
 
 
-def takes(provider, message_type: str, origin: str) -> bool:
-    """Whether the batch sender delivers a message of this type and origin on `provider`."""
-    return (provider.capabilities.async_sends and message_type in BATCH_TYPES
-            and origin not in INTERACTIVE_ORIGINS)
+def takes(capabilities, message_type: str, origin: str) -> bool:
+    """Whether the batch sender delivers a message of this type and origin on a provider with `capabilities`."""
+    return capabilities.async_sends and message_type in BATCH_TYPES and origin not in INTERACTIVE_ORIGINS
 
 
 def send_bulk(tenant_id: int, channel: Channel, provider, after_error: Callable[[int, int, Exception], str],

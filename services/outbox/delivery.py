@@ -73,7 +73,7 @@ def deliver(tenant_id: int, message_id: int, reserved: bool = False) -> str:
             refusal = str(exc)
     if refusal is not None:
         return _refuse(message_id, refusal)
-    if batch.takes(provider, kind, origin):
+    if batch.takes(provider.capabilities, kind, origin):
         return batch.send_bulk(tenant_id, channel, provider, _after_error, own=message_id).get(message_id, "skipped")
     claim = _claim_with_slots(tenant_id, channel, provider, message_id, origin, reserved)
     if claim is None:

@@ -9,6 +9,7 @@ from models.base import utcnow
 from models.tenancy import current_tenant_id
 from services.channels import capabilities_for, get_channel
 from services.media_store import MediaRejected, check_upload, save_media
+from services.outbox import batch
 from services.outbox.delivery import BATCH_MAX
 from services.outbox.rules import CAPTION_MAX, TEXT_MAX, SendRefused, ensure_can_send, ensure_window
 from services.queueing import enqueue_after_commit, send_queue
@@ -57,6 +58,11 @@ def insert_queued(channel: Channel, rows: list[dict], *, origin: str) -> list[in
                                   [{"media": None, "payload": None, **row, **common} for row in rows]))
     db.session.execute(update(Contact).where(Contact.id.in_({row["contact_id"] for row in rows}))
                        .values(last_message_at=now).execution_options(synchronize_session=False))
+    if all(batch.takes(capabilities_for(channel.kind), row["type"], origin) for row in rows):
+        # One run of the batch sender takes them, batch after batch: no job per message or per twenty, so
+        # another workspace's jobs never queue behind thousands of this one's on the bulk queue.
+        enqueue_after_commit(batch.BULK_JOB, common["tenant_id"], queue_name=send_queue(origin))
+        return ids
     for message_id in ids:
         enqueue_after_commit(SEND_JOB, common["tenant_id"], message_id, queue_name=send_queue(origin),
                              coalesce=BATCH_MAX)

