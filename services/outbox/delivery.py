@@ -99,7 +99,7 @@ def run_bulk(tenant_id: int) -> str:
     channel = get_channel()
     if channel is not None:
         batch.started_run(channel.id)
-    if _refusal(channel) is not None:
+    if tenant_suspended(tenant_id) or _refusal(channel) is not None:
         db.session.commit()
         return "refused"  # the rows stay queued: their own send jobs fail them with the reason
     try:

@@ -147,6 +147,12 @@ def test_suspending_ends_sessions_blocks_login_sending_and_processing(app, clien
 
     assert send_message(user.tenant_id, queued) == "failed"
     assert process_webhook_event(user.tenant_id, event_id) == "suspended"
+    # The batch sender and the workspace's webhook drain stop too.
+    from jobs.sending import send_bulk
+    from jobs.webhooks import drain_webhook_events
+
+    assert send_bulk(user.tenant_id) == "refused"
+    assert drain_webhook_events(user.tenant_id) == 0
     with in_tenant(user.tenant_id):
         message = db.session.get(Message, queued)
         assert message.status == "failed" and "suspended" in (message.error_title or "")
