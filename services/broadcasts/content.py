@@ -138,3 +138,26 @@ def clean_variables(template: MessageTemplate, raw: list[dict[str, Any]], errors
             errors[f"variables-{index}"] = f"Fill in the value for {{{{{name}}}}}."
         clean.append({"source": source, "value": value})
     return clean
+
+
+def clean_content(data: dict[str, Any], errors: dict[str, str]) -> tuple[str | None, MessageTemplate | None,
+                                                                       list[dict] | None]:
+    """A form's content, text with placeholders or an approved template with variables: (body, template, variables).
+
+    Broadcasts and drip steps share it; problems go into `errors` under the field they belong to.
+    """
+    if data.get("content") == "template":
+        template = approved_template(data.get("template_id"))
+        if template is None:
+            errors["template_id"] = "Choose an approved template."
+            return None, None, None
+        return None, template, clean_variables(template, data.get("variables") or [], errors)
+    body = (data.get("body") or "").strip()
+    problems = placeholder_problems(body)
+    if not body:
+        errors["body"] = "Write the message."
+    elif len(body) > TEXT_MAX:
+        errors["body"] = f"Messages can have at most {TEXT_MAX} characters (this one has {len(body)})."
+    elif problems:
+        errors["body"] = " ".join(problems)
+    return body, None, None

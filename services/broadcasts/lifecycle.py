@@ -19,9 +19,8 @@ from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
 from services.audit import record
 from services.broadcasts import audience as audiences
-from services.broadcasts.content import approved_template, clean_variables, placeholder_problems
+from services.broadcasts.content import clean_content
 from services.errors import Invalid
-from services.outbox import TEXT_MAX
 from services.outbox.recording import UNKNOWN_REASON
 from services.queueing import BULK_QUEUE, enqueue_after_commit
 from services.quotas import ensure_message_room
@@ -60,22 +59,7 @@ def save_broadcast(data: dict[str, Any], broadcast: Broadcast | None = None) -> 
     except Invalid as exc:
         errors.update(exc.errors)
         audience = {"kind": "all"}
-    body, template, variables = None, None, None
-    if data.get("content") == "template":
-        template = approved_template(data.get("template_id"))
-        if template is None:
-            errors["template_id"] = "Choose an approved template."
-        else:
-            variables = clean_variables(template, data.get("variables") or [], errors)
-    else:
-        body = (data.get("body") or "").strip()
-        problems = placeholder_problems(body)
-        if not body:
-            errors["body"] = "Write the message."
-        elif len(body) > TEXT_MAX:
-            errors["body"] = f"Messages can have at most {TEXT_MAX} characters (this one has {len(body)})."
-        elif problems:
-            errors["body"] = " ".join(problems)
+    body, template, variables = clean_content(data, errors)
     scheduled_at = None
     if data.get("when") == "later":
         try:

@@ -17,10 +17,9 @@ from extensions import db
 from models import DripEnrolment, DripSequence, DripStep, DripStepSend, Tag
 from models.base import utcnow
 from models.drip import DelayFrom, DelayUnit, EnrolmentState
-from services.broadcasts.content import approved_template, clean_variables, placeholder_problems
+from services.broadcasts.content import clean_content
 from services.drips.timing import plan
 from services.errors import Invalid
-from services.outbox import TEXT_MAX
 from services.workspace import workspace_zone
 
 DELAY_MAX = 3650  # in any unit: ten years of days is already more than any sequence needs
@@ -110,22 +109,7 @@ def save_step(sequence: DripSequence, data: dict[str, Any], step: DripStep | Non
         errors["delay_unit"] = "Choose minutes, hours or days."
     if start not in set(DelayFrom):
         errors["delay_from"] = "Choose what the delay counts from."
-    body, template, variables = None, None, None
-    if data.get("content") == "template":
-        template = approved_template(data.get("template_id"))
-        if template is None:
-            errors["template_id"] = "Choose an approved template."
-        else:
-            variables = clean_variables(template, data.get("variables") or [], errors)
-    else:
-        body = (data.get("body") or "").strip()
-        problems = placeholder_problems(body)
-        if not body:
-            errors["body"] = "Write the message."
-        elif len(body) > TEXT_MAX:
-            errors["body"] = f"Messages can have at most {TEXT_MAX} characters (this one has {len(body)})."
-        elif problems:
-            errors["body"] = " ".join(problems)
+    body, template, variables = clean_content(data, errors)
     if errors:
         raise Invalid(errors)
     if step is None:
