@@ -56,14 +56,15 @@ def date_range(since: date | None = None, until: date | None = None, today: date
     return Range(since, until)
 
 
-def _day(column):
+def utc_day(column):
     """The UTC calendar day of a timestamp column, as the database spells it."""
     if db.session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("UTC", column))
     return func.date(column)
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A day as the database returned it (a date, or text on SQLite) as a date."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -82,7 +83,7 @@ class Series:
 
 def messages_over_time(span: Range) -> Series:
     """Per day: messages received, and messages sent by their current status."""
-    day = _day(Message.created_at)
+    day = utc_day(Message.created_at)
     rows = db.session.execute(
         select(day, Message.direction, Message.status, func.count(Message.id))
         .where(Message.created_at >= span.start, Message.created_at < span.end)
@@ -91,7 +92,7 @@ def messages_over_time(span: Range) -> Series:
     index = {d: n for n, d in enumerate(labels)}
     series = {"received": [0] * len(labels), **{status: [0] * len(labels) for status in STATUSES}}
     for raw_day, direction, status, number in rows:
-        position = index.get(_as_date(raw_day).isoformat())
+        position = index.get(as_date(raw_day).isoformat())
         if position is None:
             continue
         key = status if direction == Message.OUTBOUND and status in series else "received"
@@ -101,7 +102,7 @@ def messages_over_time(span: Range) -> Series:
 
 def opt_outs(span: Range) -> Series:
     """Per day: contacts who opted out (and are still out)."""
-    day = _day(Contact.opted_out_at)
+    day = utc_day(Contact.opted_out_at)
     rows = db.session.execute(
         select(day, func.count(Contact.id)).where(Contact.opted_out.is_(True), Contact.opted_out_at >= span.start,
                                                   Contact.opted_out_at < span.end).group_by(day))
@@ -109,7 +110,7 @@ def opt_outs(span: Range) -> Series:
     counts = [0] * len(labels)
     index = {d: n for n, d in enumerate(labels)}
     for raw_day, number in rows:
-        position = index.get(_as_date(raw_day).isoformat())
+        position = index.get(as_date(raw_day).isoformat())
         if position is not None:
             counts[position] += number
     return Series(labels, {"opt-outs": counts})
