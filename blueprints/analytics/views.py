@@ -15,8 +15,8 @@ from services.errors import Invalid
 def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict, int]:
     """The page's figures for the form's range (in the scope the caller is in), and the status to answer.
 
-    Platform-wide, the response figures are left out (they read every message of the range in order), and
-    so is the value by stage: stages are each workspace's own, their names mean nothing added together.
+    Platform-wide, the value by stage is left out: stages are each workspace's own, their names mean nothing
+    added together.
     """
     try:
         span = date_range(form.since.data, form.until.data) if form.validate() else None
@@ -28,7 +28,7 @@ def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict,
     return {"form": form, "span": span, "messages": messages_over_time(span), "opt_outs": opt_outs(span),
             "broadcasts": broadcast_performance(span), "won": won_value(span),
             "stages": None if platform else pipeline_value_by_stage(),
-            "responses": None if platform else responsiveness(span)}, 200
+            "responses": responsiveness(span)}, 200
 
 
 @bp.get("/")
