@@ -149,3 +149,10 @@ def test_response_figures_never_count_another_workspace(two_workspaces, in_tenan
         assert (responsiveness(span)["turns"], responsiveness(span)["median_seconds"]) == (2, 50 * 60)
     with app.app_context(), unscoped():
         assert responsiveness(span)["turns"] == 5 and responsiveness(span)["answered"] == 3
+
+
+def test_the_platform_figures_are_404_to_a_workspace_user(app, two_workspaces, login):
+    a, _b = two_workspaces
+    member = login(a, test_client=app.test_client())
+    response = member.get("/admin/analytics?since=2026-03-10&until=2026-03-11")
+    assert response.status_code == 404 and "60%" not in response.get_data(as_text=True)
