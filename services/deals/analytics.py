@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from extensions import db
-from models import Deal, Pipeline, Stage, StageOutcome
+from models import Deal, DealHistory, Pipeline, Stage, StageOutcome
 from services.analytics import Range, Series, as_date, utc_day
 from services.deals.money import exponent, format_minor
 
@@ -56,11 +56,17 @@ class StageValues:
 
 
 def won_value(span: Range) -> WonValue:
-    """Per day of the range: the value of deals won that day (a deal in a won stage, on the day it closed)."""
-    day = utc_day(Deal.closed_at)
+    """Per day of the range: the value of deals won that day. A deal counts if its stage is a won one, on the
+    day it last entered that stage (its history), not `closed_at`: a lost deal later won keeps its first close.
+    """
+    won_at = (select(DealHistory.deal_id, func.max(DealHistory.created_at).label("at"))
+              .join(Deal, and_(Deal.id == DealHistory.deal_id, Deal.stage_id == DealHistory.to_stage_id))
+              .join(Stage, Stage.id == Deal.stage_id).where(Stage.outcome == StageOutcome.WON)
+              .group_by(DealHistory.deal_id).subquery())
+    day = utc_day(won_at.c.at)
     rows = db.session.execute(
-        select(day, Deal.currency, func.sum(Deal.value_minor)).join(Stage, Stage.id == Deal.stage_id)
-        .where(Stage.outcome == StageOutcome.WON, Deal.closed_at >= span.start, Deal.closed_at < span.end)
+        select(day, Deal.currency, func.sum(Deal.value_minor)).join(won_at, won_at.c.deal_id == Deal.id)
+        .where(won_at.c.at >= span.start, won_at.c.at < span.end)
         .group_by(day, Deal.currency).order_by(Deal.currency))
     labels = [d.isoformat() for d in span.days]
     index = {d: n for n, d in enumerate(labels)}

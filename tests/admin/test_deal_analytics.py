@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from extensions import db
+from models import DealHistory
 from services.analytics import date_range
+from services.deals import move_deal
 from services.deals.analytics import pipeline_value_by_stage, won_value
 from tests.deals.conftest import make_deal, stages
 from tests.factories import make_contact
@@ -24,8 +27,16 @@ def deal(stage, value: str, currency: str = "USD", *, created: int = 0, closed: 
     made.created_at = at(created)
     if closed is not None:
         made.closed_at = at(closed, hour=23)  # late in the UTC day: still that day
+        _entered(made, at(closed, hour=23))
     db.session.flush()
     return made
+
+
+def _entered(made, when: datetime) -> None:
+    """Date the deal's latest stage change (the history the won day is read from)."""
+    latest = db.session.scalars(select(DealHistory).where(DealHistory.deal_id == made.id)
+                                .order_by(DealHistory.id.desc())).first()
+    latest.created_at = when
 
 
 @pytest.fixture
@@ -42,6 +53,10 @@ def two_workspaces(create_user, in_tenant):
         deal(won, "7", "EUR", created=1, closed=2)
         deal(won, "999", created=-5, closed=-1)    # won before the range
         deal(lost, "5000", created=0, closed=1)    # lost: never won value
+        comeback = deal(lost, "40", created=0, closed=0)  # lost on the 10th, won on the 12th
+        move_deal(comeback, won.id)
+        db.session.flush()
+        _entered(comeback, at(2, hour=1))
     with in_tenant(b.tenant_id):
         new, _qualified, _proposal, won, _lost = stages()
         deal(new, "77777")
@@ -55,9 +70,9 @@ def test_won_value_per_day_per_currency_on_the_day_it_was_won(two_workspaces, in
     with in_tenant(a.tenant_id):
         won = won_value(span)
     assert won.labels == ["2026-03-10", "2026-03-11", "2026-03-12"]
-    assert won.minor == {"EUR": [0, 0, 700], "USD": [0, 32050, 0]}
-    assert won.series == {"EUR": [0.0, 0.0, 7.0], "USD": [0.0, 320.5, 0.0]}
-    assert won.cells["USD"] == ["0.00", "320.50", "0.00"]
+    assert won.minor == {"EUR": [0, 0, 700], "USD": [0, 32050, 4000]}
+    assert won.series == {"EUR": [0.0, 0.0, 7.0], "USD": [0.0, 320.5, 40.0]}
+    assert won.cells["USD"] == ["0.00", "320.50", "40.00"]
     with in_tenant(b.tenant_id):
         assert won_value(span).minor == {"USD": [0, 88888_00, 0]}
 
