@@ -15,4 +15,5 @@ POSTGRESQL_ONLY_INDEXES = frozenset({
     "ix_contacts_tenant_phone_trgm",
     "ix_contacts_tenant_email_trgm",
     "ix_contact_tags_tenant_tag",     # 0008: tag filters
+    "ix_messages_tenant_media_size",  # 0016: stored media bytes in the usage rollup (partial, expression)
 })

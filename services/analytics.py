@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -56,14 +56,15 @@ def date_range(since: date | None = None, until: date | None = None, today: date
     return Range(since, until)
 
 
-def _day(column):
+def utc_day(column):
     """The UTC calendar day of a timestamp column, as the database spells it."""
     if db.session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("UTC", column))
     return func.date(column)
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A day as the database returned it (a date, or text on SQLite) as a date."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -82,7 +83,7 @@ class Series:
 
 def messages_over_time(span: Range) -> Series:
     """Per day: messages received, and messages sent by their current status."""
-    day = _day(Message.created_at)
+    day = utc_day(Message.created_at)
     rows = db.session.execute(
         select(day, Message.direction, Message.status, func.count(Message.id))
         .where(Message.created_at >= span.start, Message.created_at < span.end)
@@ -91,7 +92,7 @@ def messages_over_time(span: Range) -> Series:
     index = {d: n for n, d in enumerate(labels)}
     series = {"received": [0] * len(labels), **{status: [0] * len(labels) for status in STATUSES}}
     for raw_day, direction, status, number in rows:
-        position = index.get(_as_date(raw_day).isoformat())
+        position = index.get(as_date(raw_day).isoformat())
         if position is None:
             continue
         key = status if direction == Message.OUTBOUND and status in series else "received"
@@ -101,7 +102,7 @@ def messages_over_time(span: Range) -> Series:
 
 def opt_outs(span: Range) -> Series:
     """Per day: contacts who opted out (and are still out)."""
-    day = _day(Contact.opted_out_at)
+    day = utc_day(Contact.opted_out_at)
     rows = db.session.execute(
         select(day, func.count(Contact.id)).where(Contact.opted_out.is_(True), Contact.opted_out_at >= span.start,
                                                   Contact.opted_out_at < span.end).group_by(day))
@@ -109,7 +110,7 @@ def opt_outs(span: Range) -> Series:
     counts = [0] * len(labels)
     index = {d: n for n, d in enumerate(labels)}
     for raw_day, number in rows:
-        position = index.get(_as_date(raw_day).isoformat())
+        position = index.get(as_date(raw_day).isoformat())
         if position is not None:
             counts[position] += number
     return Series(labels, {"opt-outs": counts})
@@ -148,31 +149,56 @@ def broadcast_performance(span: Range, limit: int = 20) -> list[dict]:
     return out
 
 
-def responsiveness(span: Range, max_rows: int = 200_000) -> dict:
+def _turns(span: Range):
+    """One row per customer turn in the range: (began, answered_at or NULL), for every contact in the scope.
+
+    A turn begins at an inbound message when the contact's previous counted message was not inbound; a person's
+    reply (not failed, not automatic) ends it. Other outbound messages change nothing, so they are left out.
+    """
+    inbound = case((Message.direction != Message.OUTBOUND, 1), else_=0)
+    moves = (select(Message.contact_id, Message.created_at, Message.id, inbound.label("inbound"),
+                    func.lag(inbound, 1, 0).over(partition_by=Message.contact_id,
+                                                 order_by=(Message.created_at, Message.id)).label("before"))
+             .where(Message.created_at >= span.start, Message.created_at < span.end,
+                    or_(Message.direction != Message.OUTBOUND,
+                        and_(Message.origin.in_(REPLY_ORIGINS), Message.status != "failed")))
+             .subquery())
+    begins = case((and_(moves.c.inbound == 1, moves.c.before == 0), 1), else_=0)
+    answer = case((and_(moves.c.inbound == 0, moves.c.before == 1), moves.c.created_at))
+    steps = select(moves.c.contact_id, moves.c.created_at, answer.label("answered_at"),
+                   func.sum(begins).over(partition_by=moves.c.contact_id,
+                                         order_by=(moves.c.created_at, moves.c.id)).label("turn")).subquery()
+    return (select(func.min(steps.c.created_at).label("began"), func.min(steps.c.answered_at).label("answered_at"))
+            .where(steps.c.turn > 0).group_by(steps.c.contact_id, steps.c.turn).subquery())
+
+
+def responsiveness(span: Range) -> dict:
     """Customer turns in the range (an inbound message after our last word), how many a person answered (a
-    failed or automatic reply answers nobody), and the median time to that first answer (seconds). Reads the
-    range's messages in contact order once."""
-    rows = db.session.execute(
-        select(Message.contact_id, Message.direction, Message.origin, Message.status, Message.created_at)
-        .where(Message.created_at >= span.start, Message.created_at < span.end)
-        .order_by(Message.contact_id, Message.created_at, Message.id).limit(max_rows))
-    turns = answered = 0
-    delays: list[float] = []
-    contact, waiting_since = None, None
-    for contact_id, direction, origin, status, created_at in rows:
-        if contact_id != contact:
-            contact, waiting_since = contact_id, None
-        if direction != Message.OUTBOUND:
-            if waiting_since is None:
-                waiting_since = created_at
-                turns += 1
-        elif waiting_since is not None and origin in REPLY_ORIGINS and status != "failed":
-            answered += 1
-            delays.append((created_at - waiting_since).total_seconds())
-            waiting_since = None
-    median = statistics.median(delays) if delays else None
-    return {"turns": turns, "answered": answered, "rate": round(100 * answered / turns) if turns else None,
+    failed or automatic reply answers nobody), and the median time to that first answer (seconds).
+
+    The same statement serves a workspace (in its scope) and the whole platform (unscoped): window functions
+    over the range's messages per contact; on PostgreSQL the median is computed there too.
+    """
+    turns = _turns(span)
+    if db.session.get_bind().dialect.name == "postgresql":
+        delay = func.extract("epoch", turns.c.answered_at - turns.c.began)
+        total, answered, median = db.session.execute(
+            select(func.count(), func.count(turns.c.answered_at),
+                   func.percentile_cont(0.5).within_group(delay))).one()
+        median = float(median) if median is not None else None
+    else:  # the embedded database: fetch the turns and take the median here
+        rows = db.session.execute(select(turns.c.began, turns.c.answered_at)).all()
+        delays = [(_as_utc(done) - _as_utc(began)).total_seconds() for began, done in rows if done is not None]
+        total, answered = len(rows), len(delays)
+        median = statistics.median(delays) if delays else None
+    return {"turns": total, "answered": answered, "rate": round(100 * answered / total) if total else None,
             "median_seconds": median, "median_text": human_duration(median) if median is not None else None}
+
+
+def _as_utc(value) -> datetime:
+    """A timestamp from an aggregate (SQLite may hand back text) as an aware UTC datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def human_duration(seconds: float) -> str:

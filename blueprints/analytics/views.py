@@ -8,13 +8,15 @@ from blueprints.analytics.forms import RangeForm
 from blueprints.common import put_errors
 from blueprints.htmx import REFUSED, render
 from services.analytics import broadcast_performance, date_range, messages_over_time, opt_outs, responsiveness
+from services.deals.analytics import pipeline_value_by_stage, won_value
 from services.errors import Invalid
 
 
 def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict, int]:
     """The page's figures for the form's range (in the scope the caller is in), and the status to answer.
 
-    Platform-wide, the response figures are left out: they read every message of the range in order.
+    Platform-wide, the value by stage is left out: stages are each workspace's own, their names mean nothing
+    added together.
     """
     try:
         span = date_range(form.since.data, form.until.data) if form.validate() else None
@@ -24,8 +26,9 @@ def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict,
     if span is None:
         return {"form": form, "span": None}, REFUSED
     return {"form": form, "span": span, "messages": messages_over_time(span), "opt_outs": opt_outs(span),
-            "broadcasts": broadcast_performance(span),
-            "responses": None if platform else responsiveness(span)}, 200
+            "broadcasts": broadcast_performance(span), "won": won_value(span),
+            "stages": None if platform else pipeline_value_by_stage(),
+            "responses": responsiveness(span)}, 200
 
 
 @bp.get("/")

@@ -9,7 +9,7 @@ from blueprints.deals.views import chosen_pipeline, deal_filter
 from blueprints.htmx import render
 from extensions import db
 from models.tenancy import tenant_scope
-from services.deals import SORTS, all_pipelines, contacts_with_deals, csv_lines, deal_rows
+from services.deals import SORTS, all_pipelines, contacts_with_deals, csv_lines, deal_rows, record_export
 from services.tags import all_tags
 
 PER_PAGE = 50
@@ -44,6 +44,9 @@ def export():
     chosen = deal_filter(by_stage=True)
     sort, descending = _sort()
     rows = deal_rows(pipeline, chosen, sort, descending)
+    # Recorded (and committed) before the first byte: an export cut off midway is still on the log.
+    record_export(pipeline, rows, chosen.as_args())
+    db.session.commit()
     tenant_id = current_user.tenant_id
     app = current_app._get_current_object()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Select, case, delete, func, insert, select
 
 from extensions import db
 from models import Channel, Contact, Message, Tenant, TenantStats, UsageDay
@@ -58,6 +58,7 @@ def refresh_stats(now: datetime | None = None) -> int:
             select(UsageDay.tenant_id, func.sum(UsageDay.sent), func.sum(UsageDay.received))
             .where(UsageDay.day > now.date() - timedelta(days=DAYS)).group_by(UsageDay.tenant_id))}
         contacts = dict(db.session.execute(select(Contact.tenant_id, func.count()).group_by(Contact.tenant_id)).all())
+        media = _media_bytes()
         activity = dict(db.session.execute(select(Channel.tenant_id, Channel.last_activity_at)).all())
         latest = dict(db.session.execute(
             select(Message.tenant_id, func.max(Message.created_at))
@@ -69,12 +70,24 @@ def refresh_stats(now: datetime | None = None) -> int:
             moments = [m for m in (activity.get(tenant_id), latest.get(tenant_id)) if m is not None]
             rows.append({"tenant_id": tenant_id, "sent_24h": sent, "received_24h": received, "failed_24h": failed,
                          "sent_30d": month.get(tenant_id, (0, 0))[0], "received_30d": month.get(tenant_id, (0, 0))[1],
-                         "contacts": contacts.get(tenant_id, 0), "media_bytes": 0,
+                         "contacts": contacts.get(tenant_id, 0), "media_bytes": media.get(tenant_id, 0),
                          "last_activity_at": max(moments, key=_utc) if moments else None, "refreshed_at": now})
         db.session.execute(delete(TenantStats))
         if rows:
             db.session.execute(insert(TenantStats), rows)
     return len(rows)
+
+
+def _media_bytes() -> dict[int, int]:
+    """{tenant id: bytes of media files stored}: the sizes recorded on messages (a file saved by services/
+    media_store gets `path` and `size` in Message.media; media not downloaded yet has neither, and counts 0)."""
+    return {tenant: int(total or 0) for tenant, total in db.session.execute(media_totals())}
+
+
+def media_totals() -> Select:
+    """SELECT of (tenant id, summed media size); on PostgreSQL migration 0016's partial index answers it."""
+    return (select(Message.tenant_id, func.sum(Message.media["size"].as_integer()))
+            .where(Message.media.is_not(None)).group_by(Message.tenant_id))
 
 
 def _utc(moment: datetime) -> datetime:

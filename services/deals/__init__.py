@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import Contact, Deal
 from services.deals.events import DealStageChanged, deal_stage_changed
-from services.deals.export import csv_lines, safe_cell
+from services.deals.export import csv_lines, record_export, safe_cell
 from services.deals.money import format_minor, parse_value, plain_minor
 from services.deals.moves import move_deal
 from services.deals.pipelines import (
@@ -41,7 +41,7 @@ __all__ = ["CARDS_PER_COLUMN", "SORTS", "DealFilter", "DealInput", "DealStageCha
            "all_pipelines", "board_columns", "contacts_with_deals", "create_deal", "create_default_pipeline",
            "csv_lines", "deal_rows", "deal_stage_changed", "deals_of_contact", "delete_deal", "format_minor",
            "history_of", "month_bounds", "move_deal", "move_stage", "parse_value", "pipeline_or_default", "plain_minor",
-           "rename_pipeline", "safe_cell", "stage_totals", "stages_of", "update_deal", "update_stage"]
+           "record_export", "rename_pipeline", "safe_cell", "stage_totals", "stages_of", "update_deal", "update_stage"]
 
 HAS_OPEN_DEAL = "has_open_deal"
 

@@ -5,9 +5,11 @@ import csv
 import io
 from collections.abc import Iterator
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from extensions import db
+from models import Pipeline
+from services.audit import record
 from services.deals.money import plain_minor
 
 HEADER = ("id", "title", "contact", "stage", "status", "value", "currency", "expected_close", "created_at",
@@ -27,6 +29,13 @@ def _line(cells) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow([safe_cell(cell) for cell in cells])
     return buffer.getvalue()
+
+
+def record_export(pipeline: Pipeline, rows: Select, filters: dict[str, str]) -> int:
+    """Write the "deals.exported" audit entry (pipeline, filters, row count) before the CSV streams; the count."""
+    count = db.session.scalar(select(func.count()).select_from(rows.order_by(None).subquery())) or 0
+    record("deals.exported", target=pipeline, changes={"pipeline": pipeline.name, "rows": count, "filters": filters})
+    return count
 
 
 def csv_lines(rows: Select) -> Iterator[str]:

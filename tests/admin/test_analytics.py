@@ -8,6 +8,7 @@ import pytest
 
 from extensions import db
 from models import Broadcast, BroadcastRecipient, Message
+from models.tenancy import unscoped
 from services.analytics import (
     broadcast_performance,
     date_range,
@@ -53,6 +54,10 @@ def two_workspaces(create_user, in_tenant):
         other = make_contact(name="Other")
         for n in range(5):
             msg(other, "out", at(0, 10, n), status="read")
+        # Two turns of B's: one answered after 50 minutes, one not (B's figures must never reach A's).
+        msg(other, "in", at(0, 14), status="received")
+        msg(other, "out", at(0, 14, 50), status="read")
+        msg(other, "in", at(1, 9), status="received")
     return a, b
 
 
@@ -129,6 +134,25 @@ def test_the_page_shows_only_its_own_workspace_and_refuses_a_bad_range(app, clie
 
 def test_admins_see_the_whole_platform(app, admin_client, two_workspaces, audit_entries):
     page = admin_client.get("/admin/analytics?since=2026-03-10&until=2026-03-11").get_data(as_text=True)
-    assert '<header>Sent</header><strong class="figure">8</strong>' in page
-    assert "Platform analytics" in page and 'id="response-rate"' not in page
+    assert '<header>Sent</header><strong class="figure">9</strong>' in page
+    assert "Platform analytics" in page
+    # Every workspace's customer turns: A's three (two answered, after 10 and 30 minutes) and B's two (one
+    # answered after 50 minutes): 3 of 5, median 30 minutes.
+    assert 'id="response-rate">60%' in page and 'id="median-response">30 min' in page
     assert len(audit_entries("admin.viewed_analytics")) == 1
+
+
+def test_response_figures_never_count_another_workspace(two_workspaces, in_tenant, app):
+    a, b = two_workspaces
+    span = date_range(DAY, DAY + timedelta(days=1))
+    with in_tenant(b.tenant_id):
+        assert (responsiveness(span)["turns"], responsiveness(span)["median_seconds"]) == (2, 50 * 60)
+    with app.app_context(), unscoped():
+        assert responsiveness(span)["turns"] == 5 and responsiveness(span)["answered"] == 3
+
+
+def test_the_platform_figures_are_404_to_a_workspace_user(app, two_workspaces, login):
+    a, _b = two_workspaces
+    member = login(a, test_client=app.test_client())
+    response = member.get("/admin/analytics?since=2026-03-10&until=2026-03-11")
+    assert response.status_code == 404 and "60%" not in response.get_data(as_text=True)

@@ -10,6 +10,7 @@ from extensions import db
 from models import Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
+from tests.deals.conftest import make_deal, stages
 from tests.e2e.steps import log_in
 from tests.e2e.test_csp_flows import csp  # noqa: F401  (fixture)
 from tests.factories import make_contact
@@ -22,6 +23,8 @@ def _history(app, tenant_id: int) -> None:
                                             (0, "in", "received")):
             db.session.add(Message(contact_id=contact.id, direction=direction, type="text", status=status,
                                    body="hi", origin="inbox", created_at=utcnow() - timedelta(days=days_ago)))
+        make_deal(contact, stages()[1], "Open deal", value="250")
+        make_deal(contact, stages()[3], "Won deal", value="90", currency="EUR")
         db.session.commit()
 
 
@@ -45,6 +48,10 @@ def test_the_dashboard_and_the_admin_tenant_page_draw_their_charts(app, live_ser
     expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
     _drawn(page, "chart-messages")
     expect(page.locator("#chart-opt-outs .chart-canvas")).to_have_attribute("data-rendered", "true")
+    expect(page.locator("#chart-won-value .u-legend")).to_contain_text("EUR")
+    stage_bars = page.locator("#chart-stage-value .chart-canvas")
+    expect(stage_bars).to_have_attribute("data-rendered", "true")
+    expect(stage_bars.locator(".u-legend")).to_contain_text("USD")
     expect(page.locator("#response-rate")).to_have_text("50%")
     # The date range picker narrows the figures: today alone holds one unanswered customer message.
     today = utcnow().date().isoformat()
