@@ -24,6 +24,7 @@ from services import broadcasts as service
 from services.broadcasts.audience import clean_audience
 from services.broadcasts.content import find_template, template_variable_names
 from services.broadcasts.progress import COUNTERS, FINAL
+from services.broadcasts.recipients import STATES, parse_query
 from services.channels import get_channel
 from services.errors import Invalid
 from services.inbox import approved_templates
@@ -142,9 +143,7 @@ def _progress_context(broadcast: Broadcast) -> dict:
 def show(broadcast_id: int):
     """A draft's confirm step (exact audience count, what the window would skip), else its progress."""
     broadcast = get_or_404(Broadcast, broadcast_id)
-    state = request.args.get("state") or None
-    context = {"broadcast": broadcast, "state": state, "zone": workspace_zone(),
-               "rows": service.recipients(broadcast, state)}
+    context = {"broadcast": broadcast, "zone": workspace_zone()}
     if broadcast.status in ("draft", "scheduled"):
         channel = get_channel()
         try:
@@ -156,7 +155,8 @@ def show(broadcast_id: int):
         context.update(total=total, skipped=skipped, channel=channel, sample=sample,
                        rendered=service.render_for(broadcast, sample) if sample is not None else None)
         return render("broadcasts/confirm.html", **context)
-    return render("broadcasts/progress.html", **{**context, **_progress_context(broadcast)})
+    table, status = _table(broadcast)
+    return render("broadcasts/progress.html", status=status, **{**context, **table, **_progress_context(broadcast)})
 
 
 @bp.get("/<int:broadcast_id>/progress")
@@ -171,11 +171,21 @@ def progress(broadcast_id: int):
 
 @bp.get("/<int:broadcast_id>/recipients")
 def recipients(broadcast_id: int):
-    """The recipients table, filtered by state."""
+    """The recipients table, filtered by state, a page at a time (the progress poll leaves it alone)."""
     broadcast = get_or_404(Broadcast, broadcast_id)
-    state = request.args.get("state") or None
-    return render("broadcasts/_recipients.html", "broadcasts/_recipients.html", broadcast=broadcast, state=state,
-                  rows=service.recipients(broadcast, state))
+    table, status = _table(broadcast)
+    return render("broadcasts/_recipients.html", "broadcasts/_recipients.html", status=status, broadcast=broadcast,
+                  **table)
+
+
+def _table(broadcast: Broadcast) -> tuple[dict, int]:
+    """The table's page for the query string, or the first page with what was wrong and a 400."""
+    try:
+        state, after, before = parse_query(request.args)
+    except Invalid as exc:
+        return {"state": None, "page": service.recipients(broadcast), "table_problems": list(exc.errors.values()),
+                "states": STATES}, 400
+    return {"state": state, "page": service.recipients(broadcast, state, after, before), "states": STATES}, 200
 
 
 ACTIONS = {

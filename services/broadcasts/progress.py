@@ -9,13 +9,12 @@ from sqlalchemy import and_, func, select
 
 from core.enums import BroadcastStatus, RecipientState
 from extensions import db
-from models import Broadcast, BroadcastRecipient, Contact, Message
+from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
 
 RATE_SPAN = timedelta(seconds=10)
 FINAL = (BroadcastStatus.COMPLETED, BroadcastStatus.CANCELLED)
 COUNTERS = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "skipped", "cancelled")
-RECIPIENTS_PAGE = 50
 _JOIN = and_(Message.id == BroadcastRecipient.message_id, Message.tenant_id == BroadcastRecipient.tenant_id)
 
 
@@ -77,18 +76,6 @@ def progress(broadcast: Broadcast) -> Progress:
         left = counts["queued"] + counts["sending"]
         result.seconds_left = int(left / result.rate) + 1 if result.rate and left else None
     return result
-
-
-def recipients(broadcast: Broadcast, state: str | None = None, limit: int = RECIPIENTS_PAGE):
-    """(recipient, contact name, contact phone, message status) rows, filtered by recipient state."""
-    stmt = (select(BroadcastRecipient, Contact.name, Contact.phone, Message.status)
-            .join(Contact, and_(Contact.id == BroadcastRecipient.contact_id,
-                                Contact.tenant_id == BroadcastRecipient.tenant_id))
-            .outerjoin(Message, _JOIN).where(BroadcastRecipient.broadcast_id == broadcast.id)
-            .order_by(BroadcastRecipient.id).limit(limit))
-    if state:
-        stmt = stmt.where(BroadcastRecipient.state == state)
-    return db.session.execute(stmt).all()
 
 
 def totals(broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
