@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptography.fernet import Fernet  # noqa: E402
 
 PHONE_ID, WABA_ID, TOKEN = "106540352242922", "102290129340398", "EAAG" + "d" * 40
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -144,26 +143,17 @@ def main() -> int:
     parser.add_argument("--snapshot", type=int, default=0, help="also time snapshotting this many recipients")
     args = parser.parse_args()
 
+    from bench.environment import use_fake_graph
     from tests.fakes import FakeGraphAPI
 
     tmp = Path(tempfile.mkdtemp(prefix="mh-broadcast-"))
-    redis_server = None
     with FakeGraphAPI(latency=args.latency) as graph:
         graph.add_phone_number(PHONE_ID, TOKEN, waba_id=WABA_ID)
-        env = {"MESSAGEHUB_INSTANCE": str(tmp), "SECRET_KEY": "bench-" + "k" * 40,
-               "MESSAGEHUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-               "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
-               "WHATSAPP_GRAPH_URL": graph.url, "WHATSAPP_GRAPH_VERSION": graph.api_version}
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
-        else:
-            from embedded_redis import start_embedded_redis
-
-            redis_server, env["REDIS_URL"] = start_embedded_redis(tmp)
-        os.environ.update(env)
+        redis_server = use_fake_graph(tmp, graph)
         from redis import Redis
 
-        Redis.from_url(env["REDIS_URL"]).flushdb()  # jobs and paces left by earlier runs would muddle the figures
+        # Jobs and paces left by earlier runs would muddle the figures.
+        Redis.from_url(os.environ["REDIS_URL"]).flushdb()
         from flask_migrate import upgrade
 
         from app import create_app
@@ -171,7 +161,7 @@ def main() -> int:
         app = create_app()
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
-        database = env["DATABASE_URL"].split(":", 1)[0]
+        database = os.environ["DATABASE_URL"].split(":", 1)[0]
         print(f"broadcast bench on {database}, fake Graph API latency {args.latency * 1000:.0f} ms, "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
 
@@ -194,14 +184,14 @@ def main() -> int:
             rq = str(Path(sys.executable).parent / "rq")
             from services.queueing import ALL_QUEUES
 
-            workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", env["REDIS_URL"],
+            workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", os.environ["REDIS_URL"],
                                          "--path", str(ROOT), *(["--with-scheduler"] if n == 0 else []),
                                          "--logging_level", "WARNING", *ALL_QUEUES],
-                                        cwd=ROOT, env={**os.environ, **env}) for n in range(args.workers)]
+                                        cwd=ROOT, env=dict(os.environ)) for n in range(args.workers)]
             try:
                 from bench.outbox import wait_for_workers
 
-                wait_for_workers(env["REDIS_URL"], args.workers)
+                wait_for_workers(os.environ["REDIS_URL"], args.workers)
                 cpu_before = cpu_seconds([w.pid for w in workers])
                 broadcast_id, _took = start_broadcast(app, tenant)
                 started = time.time()

@@ -21,7 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptography.fernet import Fernet  # noqa: E402
 
 from bench.outbox import wait_for_workers  # noqa: E402
 
@@ -117,24 +116,14 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="fake Graph API answer time, seconds")
     args = parser.parse_args()
 
+    from bench.environment import use_fake_graph
     from tests.fakes import FakeGraphAPI
 
     tmp = Path(tempfile.mkdtemp(prefix="mh-drips-"))
-    redis_server = None
     with FakeGraphAPI(latency=args.latency) as graph:
         for w in range(args.workspaces):
             graph.add_phone_number(phone_id(w), TOKEN, waba_id=WABA_ID)
-        env = {"MESSAGEHUB_INSTANCE": str(tmp), "SECRET_KEY": "bench-" + "k" * 40,
-               "MESSAGEHUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-               "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
-               "WHATSAPP_GRAPH_URL": graph.url, "WHATSAPP_GRAPH_VERSION": graph.api_version}
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
-        else:
-            from embedded_redis import start_embedded_redis
-
-            redis_server, env["REDIS_URL"] = start_embedded_redis(tmp)
-        os.environ.update(env)
+        redis_server = use_fake_graph(tmp, graph)
         app, tenants = prepare(args.workspaces, args.enrolments, args.rate)
 
         from jobs.context import set_worker_app
@@ -155,12 +144,12 @@ def main() -> int:
         rq = str(Path(sys.executable).parent / "rq")
         from services.queueing import ALL_QUEUES
 
-        workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", env["REDIS_URL"],
+        workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", os.environ["REDIS_URL"],
                                      "--path", str(ROOT), "--with-scheduler", "--logging_level", "WARNING",
-                                     *ALL_QUEUES], cwd=ROOT, env={**os.environ, **env})
+                                     *ALL_QUEUES], cwd=ROOT, env=dict(os.environ))
                    for _ in range(args.workers)]
         try:
-            wait_for_workers(env["REDIS_URL"], args.workers)
+            wait_for_workers(os.environ["REDIS_URL"], args.workers)
             started = time.time()
             deadline = started + 1800
             while time.time() < deadline:
@@ -178,7 +167,7 @@ def main() -> int:
                 redis_server.shutdown(nosave=True)
         provider = len(graph.sent)
 
-    database = env["DATABASE_URL"].split(":", 1)[0]
+    database = os.environ["DATABASE_URL"].split(":", 1)[0]
     elapsed = finished - started
     print(f"drips: {args.enrolments} active enrolments with one step due, {args.workspaces} workspaces, {database}")
     print(f"sweep: queued {queued} steps through the outbox in {sweep_seconds:.1f} s "

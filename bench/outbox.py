@@ -18,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptography.fernet import Fernet  # noqa: E402
 
 PHONE_ID, WABA_ID, TOKEN = "106540352242922", "102290129340398", "EAAG" + "b" * 40
 
@@ -107,33 +106,23 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="fake Graph API answer time, seconds")
     args = parser.parse_args()
 
+    from bench.environment import use_fake_graph
     from tests.fakes import FakeGraphAPI
 
     tmp = Path(tempfile.mkdtemp(prefix="mh-outbox-"))
-    redis_server = None
     with FakeGraphAPI(latency=args.latency) as graph:
         graph.add_phone_number(PHONE_ID, TOKEN, waba_id=WABA_ID)
-        env = {"MESSAGEHUB_INSTANCE": str(tmp), "SECRET_KEY": "bench-" + "k" * 40,
-               "MESSAGEHUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-               "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
-               "WHATSAPP_GRAPH_URL": graph.url, "WHATSAPP_GRAPH_VERSION": graph.api_version}
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
-        else:
-            from embedded_redis import start_embedded_redis
-
-            redis_server, env["REDIS_URL"] = start_embedded_redis(tmp)
-        os.environ.update(env)
+        redis_server = use_fake_graph(tmp, graph)
         app, tenant_id = prepare(args.rate, args.messages)
         rq = str(Path(sys.executable).parent / "rq")
         from services.queueing import ALL_QUEUES
 
-        workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", env["REDIS_URL"],
+        workers = [subprocess.Popen([rq, "worker", "-w", "worker.AppWorker", "--url", os.environ["REDIS_URL"],
                                      "--path", str(ROOT), "--with-scheduler", "--logging_level", "WARNING",
                                      *ALL_QUEUES],
-                                    cwd=ROOT, env={**os.environ, **env}) for _ in range(args.workers)]
+                                    cwd=ROOT, env=dict(os.environ)) for _ in range(args.workers)]
         try:
-            wait_for_workers(env["REDIS_URL"], args.workers)  # the clock starts with every worker ready
+            wait_for_workers(os.environ["REDIS_URL"], args.workers)  # the clock starts with every worker ready
             started = queue_all(app, tenant_id)
             deadline = started + 600
             while time.time() < deadline:
@@ -154,7 +143,7 @@ def main() -> int:
     latencies.sort()
     pct = lambda p: latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
     elapsed = finished - started
-    database = env["DATABASE_URL"].split(":", 1)[0]
+    database = os.environ["DATABASE_URL"].split(":", 1)[0]
     print(f"outbox: {args.messages} messages, {args.workers} rq workers, configured rate {args.rate:g}/s, "
           f"fake Graph API latency {args.latency * 1000:.0f} ms, {database}")
     print(f"sent {sent}, failed {failed}, provider received {provider_sent} (duplicates: {provider_sent - sent})")
