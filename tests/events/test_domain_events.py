@@ -153,3 +153,20 @@ def test_the_sweep_is_on_the_cron_schedule():
 
     assert any(entry["func"].__name__ == "requeue_stale_dispatches" and entry["interval"] == 60
                for entry in cron._job_data_registry)
+
+
+def test_retention_deletes_dispatched_events_after_a_month_and_keeps_undispatched_ones(app, create_user, in_tenant):
+    from jobs.retention import prune_tenant_history
+
+    user = create_user()
+    with in_tenant(user.tenant_id):
+        make_contact()  # retention runs for workspaces with messages; prune_tenant_history runs it directly
+        old, recent, waiting = (events.emit(events.CONTACT_CREATED, contact_id=n) for n in (1, 2, 3))
+        db.session.flush()
+        old.dispatched_at = utcnow() - timedelta(days=31)
+        recent.dispatched_at = utcnow() - timedelta(days=29)
+        waiting.created_at = utcnow() - timedelta(days=60)
+    with app.app_context():
+        prune_tenant_history(user.tenant_id)
+    with in_tenant(user.tenant_id):
+        assert sorted(db.session.scalars(select(DomainEvent.contact_id))) == [2, 3]
