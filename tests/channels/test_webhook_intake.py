@@ -32,6 +32,16 @@ def inbound_jobs(app) -> list:
         return queue(INBOUND_QUEUE).jobs
 
 
+def drains_finished(app) -> int:
+    """Webhook drain jobs finished so far (the domain-event dispatches they lead to are not counted)."""
+    from rq.job import Job
+
+    with app.app_context():
+        inbound = queue(INBOUND_QUEUE)
+        jobs = Job.fetch_many(inbound.finished_job_registry.get_job_ids(), connection=inbound.connection)
+    return sum(1 for job in jobs if job is not None and job.func_name == "jobs.webhooks.drain_webhook_events")
+
+
 def test_a_burst_for_one_tenant_enqueues_one_drain_that_stores_every_message(app, cloud_tenant, cloud_path,
                                                                              run_jobs):
     for n in range(5):
@@ -39,7 +49,8 @@ def test_a_burst_for_one_tenant_enqueues_one_drain_that_stores_every_message(app
         assert post(app, cloud_path, body, signed(body)).status_code == 200
     [job] = inbound_jobs(app)
     assert (job.func_name, job.args) == ("jobs.webhooks.drain_webhook_events", (cloud_tenant.tenant_id,))
-    assert run_jobs() == 1
+    run_jobs()
+    assert drains_finished(app) == 1
     assert sorted(m.body for m in messages_of(app, cloud_tenant.tenant_id)) == [f"burst {n}" for n in range(5)]
     assert all(e.processed_at is not None for e in events_of(app, cloud_tenant.tenant_id))
 
@@ -47,11 +58,13 @@ def test_a_burst_for_one_tenant_enqueues_one_drain_that_stores_every_message(app
 def test_a_delivery_after_the_drain_finished_enqueues_a_new_one(app, cloud_tenant, cloud_path, run_jobs):
     first = delivery("first")
     post(app, cloud_path, first, signed(first))
-    assert run_jobs() == 1
+    run_jobs()
+    assert drains_finished(app) == 1
     second = delivery("second")
     post(app, cloud_path, second, signed(second))
     assert len(inbound_jobs(app)) == 1, "the finished drain released its key"
-    assert run_jobs() == 1
+    run_jobs()
+    assert drains_finished(app) == 2
     assert sorted(m.body for m in messages_of(app, cloud_tenant.tenant_id)) == ["first", "second"]
 
 
@@ -85,7 +98,8 @@ def test_a_long_drain_hands_its_worker_on_with_a_continuation(app, cloud_tenant,
         queue(INBOUND_QUEUE).empty()
     monkeypatch.setattr(jobs.webhooks, "DRAIN_SECONDS", 0)
     assert jobs.webhooks.drain_webhook_events(cloud_tenant.tenant_id) == 1
-    [continuation] = inbound_jobs(app)
+    # Beside it, the dispatch of the first message's domain events.
+    [continuation] = [job for job in inbound_jobs(app) if job.func_name != "jobs.events.dispatch_events"]
     assert continuation.func_name == "jobs.webhooks.drain_webhook_events"
     run_jobs()
     assert len(messages_of(app, cloud_tenant.tenant_id)) == 3
