@@ -5,8 +5,9 @@ from services.contact_import.lifecycle import (
     create_import,
     preview_of,
     recent_imports,
-    refused_rows,
     start_import,
 )
+from services.contact_import.report import errors_csv_lines, refused_rows
 
-__all__ = ["MODES", "Preview", "create_import", "preview_of", "recent_imports", "refused_rows", "start_import"]
+__all__ = ["MODES", "Preview", "create_import", "errors_csv_lines", "preview_of", "recent_imports", "refused_rows",
+           "start_import"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from extensions import db
-from models import ContactImport, ImportRowError, Tag
+from models import ContactImport, Tag
 from models.contact_import import ImportMode, ImportState
 from services.audit import record
 from services.contact_import import reading
@@ -92,13 +92,6 @@ def start_import(item: ContactImport, mapping: dict[str, str], mode: str, tag_id
            changes={"file": item.filename, "rows": item.total_rows, "mode": mode})
     db.session.flush()
     enqueue_after_commit(RUN_JOB, item.tenant_id, item.id, queue_name=BULK_QUEUE)
-
-
-def refused_rows(item: ContactImport, limit: int | None = None) -> list[ImportRowError]:
-    """The import's refused rows in file order (the first `limit` of them)."""
-    stmt = select(ImportRowError).where(ImportRowError.import_id == item.id).order_by(ImportRowError.line,
-                                                                                      ImportRowError.id)
-    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
 
 
 def recent_imports(limit: int = 20) -> list[ContactImport]:
