@@ -56,9 +56,14 @@ class Audience:
         return search_contacts(self.query, self.tag_id, *criteria).order_by(None).order_by(Contact.id)
 
 
-def _line(cells) -> str:
+def _line(cells, phone: str | None = None) -> str:
+    """One CSV line, every cell defused; the phone is E.164 (a plus and digits, checked when saved) and stays as it
+    is so the file imports again."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([safe_cell(cell) for cell in cells])
+    safe = [safe_cell(cell) for cell in cells]
+    if phone is not None:
+        safe[2] = phone
+    csv.writer(buffer).writerow(safe)
     return buffer.getvalue()
 
 
@@ -104,5 +109,5 @@ def csv_lines(audience: Audience) -> Iterator[str]:
             fields = row.custom_fields or {}
             lines.append(_line((row.id, row.name, row.phone, row.email, ", ".join(tags.get(row.id, [])),
                                 "yes" if row.opted_out else "no", row.created_at.isoformat(),
-                                *(fields.get(key, "") for key in keys))))
+                                *(fields.get(key, "") for key in keys)), phone=row.phone))
         yield "".join(lines)
