@@ -18,7 +18,8 @@ def people(owner, in_tenant):
     with in_tenant(owner.tenant_id):
         vip = make_tag(name="vip")
         berlin = make_tag(name="berlin")
-        ann = make_contact(name="Ann Lee", phone="+14152000001", email="ann@example.com", custom_fields={"city": "Oslo"})
+        ann = make_contact(name="Ann Lee", phone="+14152000001", email="ann@example.com",
+                           custom_fields={"city": "Oslo"})
         bob = make_contact(name="=Bob()", phone="+14152000002")
         make_contact(name="Cy Wu", phone="+14152000003", custom_fields={"plan": "gold", "email": "x@example.com"})
         link(ann, vip)
