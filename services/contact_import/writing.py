@@ -8,8 +8,9 @@ of thousands of placeholders, which the driver would otherwise spend longer rewr
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from sqlalchemy import JSON, String, any_, bindparam, case, cast, func, select, text
+from sqlalchemy import JSON, Integer, String, any_, bindparam, case, cast, column, false, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -18,38 +19,64 @@ from models import Contact, ContactTag, Tag
 from models.base import utcnow
 from models.contact_import import ImportRowError
 from models.tenancy import current_tenant_id
+from models.types import UTCDateTime
 from services.contact_import.rows import Clean
 from services.upsert import insert_ignoring_conflicts
 
 _DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _insert(table):
+    return _DIALECT_INSERT[db.session.get_bind().dialect.name](table)
+
+
+def _unnest(**arrays: tuple[list, Any]):
+    """PostgreSQL: the arrays (values, element type) side by side as rows of a table with those column names."""
+    params = [bindparam(f"import_{name}", values, type_=ARRAY(kind)) for name, (values, kind) in arrays.items()]
+    columns = (column(name, kind) for name, (_v, kind) in arrays.items())
+    return func.unnest(*params).table_valued(*columns).render_derived(name="import_rows")
 
 
 def existing_phones(phones: list[str]) -> dict[str, int]:
     """Phone -> contact id for those of `phones` already in the workspace."""
     if not phones:
         return {}
-    if _dialect() == "postgresql":
+    if _postgresql():
         chosen = Contact.phone == any_(bindparam("phones", phones, type_=ARRAY(String)))
     else:
         chosen = Contact.phone.in_(phones)
     return dict(db.session.execute(select(Contact.phone, Contact.id).where(chosen)).all())
 
 
-def _contact_values(row: Clean, tenant_id: int, now) -> dict:
-    return {"tenant_id": tenant_id, "name": row.name, "phone": row.phone, "email": row.email,
-            "custom_fields": row.custom_fields, "opted_out": False, "conversation_status": "open",
-            "created_at": now, "updated_at": now}
-
-
 def _merged_custom_fields(table, excluded):
     """The contact's custom fields with the row's laid over them (keys the file does not have stay)."""
-    if _dialect() == "postgresql":
+    if _postgresql():
         return cast(cast(table.c.custom_fields, JSONB).op("||")(cast(excluded.custom_fields, JSONB)), JSON)
     return func.json_patch(table.c.custom_fields, excluded.custom_fields)
+
+
+_CONTACT_COLUMNS = ["tenant_id", "name", "phone", "email", "custom_fields", "opted_out", "conversation_status",
+                    "created_at", "updated_at"]
+
+
+def _contacts_insert(rows: list[Clean], tenant_id: int, now):
+    """The INSERT and its parameters: from unnested arrays on PostgreSQL, one parameter set per row elsewhere."""
+    table = Contact.__table__
+    if not _postgresql():
+        return _insert(table), [{"tenant_id": tenant_id, "name": r.name, "phone": r.phone, "email": r.email,
+                                 "custom_fields": r.custom_fields, "opted_out": False, "conversation_status": "open",
+                                 "created_at": now, "updated_at": now} for r in rows]
+    source = _unnest(name=([r.name for r in rows], String), phone=([r.phone for r in rows], String),
+                     email=([r.email for r in rows], String),
+                     fields=([json.dumps(r.custom_fields) for r in rows], String))
+    at = literal(now, UTCDateTime())
+    select_rows = select(literal(tenant_id), source.c.name, source.c.phone, source.c.email,
+                         cast(source.c.fields, JSON), false(), literal("open"), at, at)
+    return _insert(table).from_select(_CONTACT_COLUMNS, select_rows), None
 
 
 def write_contacts(rows: list[Clean], *, update: bool) -> dict[str, int]:
@@ -59,10 +86,8 @@ def write_contacts(rows: list[Clean], *, update: bool) -> dict[str, int]:
     """
     if not rows:
         return {}
-    if _dialect() == "postgresql":
-        return _write_contacts_postgresql(rows, update=update)
-    table, tenant_id, now = Contact.__table__, current_tenant_id(), utcnow()
-    stmt = _DIALECT_INSERT[_dialect()](table)
+    table = Contact.__table__
+    stmt, params = _contacts_insert(rows, current_tenant_id(), utcnow())
     if update:
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "phone"], set_={
@@ -75,34 +100,8 @@ def write_contacts(rows: list[Clean], *, update: bool) -> dict[str, int]:
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "phone"])
     stmt = stmt.returning(table.c.phone, table.c.id)
-    result = db.session.execute(stmt, [_contact_values(row, tenant_id, now) for row in rows])
+    result = db.session.execute(stmt, params) if params is not None else db.session.execute(stmt)
     return dict(result.all())
-
-
-_PG_CONTACTS = """
-INSERT INTO contacts AS c (tenant_id, name, phone, email, custom_fields, opted_out, conversation_status, created_at,
-                           updated_at)
-SELECT :tenant_id, r.name, r.phone, r.email, r.custom_fields::json, false, 'open', :now, :now
-FROM unnest(CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:fields AS text[]))
-     AS r (name, phone, email, custom_fields)
-"""
-# The same rules as the portable statement above: no name of its own keeps the contact's, fields are merged.
-_PG_UPDATE = """
-ON CONFLICT (tenant_id, phone) DO UPDATE SET
-  name = CASE WHEN excluded.name = excluded.phone THEN c.name ELSE excluded.name END,
-  email = coalesce(excluded.email, c.email),
-  custom_fields = (c.custom_fields::jsonb || excluded.custom_fields::jsonb)::json,
-  updated_at = excluded.updated_at
-RETURNING c.phone, c.id
-"""
-_PG_SKIP = " ON CONFLICT (tenant_id, phone) DO NOTHING RETURNING c.phone, c.id"
-
-
-def _write_contacts_postgresql(rows: list[Clean], *, update: bool) -> dict[str, int]:
-    params = {"tenant_id": current_tenant_id(), "now": utcnow(), "names": [r.name for r in rows],
-              "phones": [r.phone for r in rows], "emails": [r.email for r in rows],
-              "fields": [json.dumps(r.custom_fields) for r in rows]}
-    return dict(db.session.execute(text(_PG_CONTACTS + (_PG_UPDATE if update else _PG_SKIP)), params).all())
 
 
 def tag_ids_by_name(names: set[str]) -> dict[str, int]:
@@ -115,36 +114,32 @@ def tag_ids_by_name(names: set[str]) -> dict[str, int]:
 
 def link_tags(pairs: set[tuple[int, int]]) -> None:
     """Attach tags to contacts, (contact id, tag id) each; links already there stay as they are."""
-    if pairs and _dialect() == "postgresql":
-        contact_ids, tag_ids = zip(*sorted(pairs), strict=True)
-        db.session.execute(text(
-            "INSERT INTO contact_tags (tenant_id, contact_id, tag_id) SELECT :tenant_id, l.contact_id, l.tag_id "
-            "FROM unnest(CAST(:contact_ids AS integer[]), CAST(:tag_ids AS integer[])) AS l (contact_id, tag_id) "
-            "ON CONFLICT (tenant_id, contact_id, tag_id) DO NOTHING"),
-            {"tenant_id": current_tenant_id(), "contact_ids": list(contact_ids), "tag_ids": list(tag_ids)})
+    if not pairs:
         return
-    rows = [{"contact_id": contact_id, "tag_id": tag_id} for contact_id, tag_id in sorted(pairs)]
-    insert_ignoring_conflicts(ContactTag, rows, conflict_columns=["tenant_id", "contact_id", "tag_id"])
+    if not _postgresql():
+        rows = [{"contact_id": contact_id, "tag_id": tag_id} for contact_id, tag_id in sorted(pairs)]
+        insert_ignoring_conflicts(ContactTag, rows, conflict_columns=["tenant_id", "contact_id", "tag_id"])
+        return
+    contact_ids, tag_ids = zip(*sorted(pairs), strict=True)
+    source = _unnest(contact_id=(list(contact_ids), Integer), tag_id=(list(tag_ids), Integer))
+    select_rows = select(literal(current_tenant_id()), source.c.contact_id, source.c.tag_id)
+    db.session.execute(_insert(ContactTag.__table__).from_select(["tenant_id", "contact_id", "tag_id"], select_rows)
+                       .on_conflict_do_nothing(index_elements=["tenant_id", "contact_id", "tag_id"]))
 
 
 def write_refusals(import_id: int, refusals: list[tuple[int, str, str]]) -> None:
     """Record refused rows, (line, raw row, reason) each."""
     if not refusals:
         return
-    tenant_id = current_tenant_id()
-    if _dialect() == "postgresql":
-        lines, raws, reasons = zip(*refusals, strict=True)
-        db.session.execute(text(
-            "INSERT INTO contact_import_errors (tenant_id, import_id, line, raw, reason) "
-            "SELECT :tenant_id, :import_id, e.line, e.raw, e.reason "
-            "FROM unnest(CAST(:lines AS integer[]), CAST(:raws AS text[]), CAST(:reasons AS text[])) "
-            "AS e (line, raw, reason)"),
-            {"tenant_id": tenant_id, "import_id": import_id, "lines": list(lines), "raws": list(raws),
-             "reasons": list(reasons)})
+    tenant_id, table = current_tenant_id(), ImportRowError.__table__
+    if not _postgresql():
+        db.session.execute(table.insert(), [{"tenant_id": tenant_id, "import_id": import_id, "line": line,
+                                             "raw": raw, "reason": reason} for line, raw, reason in refusals])
         return
-    db.session.execute(ImportRowError.__table__.insert(), [
-        {"tenant_id": tenant_id, "import_id": import_id, "line": line, "raw": raw, "reason": reason}
-        for line, raw, reason in refusals])
+    lines, raws, reasons = zip(*refusals, strict=True)
+    source = _unnest(line=(list(lines), Integer), raw=(list(raws), String), reason=(list(reasons), String))
+    select_rows = select(literal(tenant_id), literal(import_id), source.c.line, source.c.raw, source.c.reason)
+    db.session.execute(table.insert().from_select(["tenant_id", "import_id", "line", "raw", "reason"], select_rows))
 
 
 def valid_tag_ids(tag_ids: list[int]) -> list[int]:
@@ -152,4 +147,3 @@ def valid_tag_ids(tag_ids: list[int]) -> list[int]:
     if not tag_ids:
         return []
     return list(db.session.scalars(select(Tag.id).where(Tag.id.in_(tag_ids))))
-
