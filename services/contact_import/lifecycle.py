@@ -11,6 +11,7 @@ from models.contact_import import ImportMode, ImportState
 from services.audit import record
 from services.contact_import import reading
 from services.contact_import.rows import BadMapping, Clean, RowReader, plan_of
+from services.contact_import.writing import existing_phones
 from services.errors import Invalid
 from services.queueing import BULK_QUEUE, enqueue_after_commit
 from services.quotas import QuotaExceeded, contact_usage
@@ -51,8 +52,6 @@ def preview_of(item: ContactImport) -> Preview:
 
 def _new_rows(item: ContactImport, text: str, mapping: dict[str, str], region: str) -> int:
     """How many distinct phones of the file are not contacts yet (read only when the quota is at stake)."""
-    from services.contact_import.writing import existing_phones
-
     reader = RowReader(plan_of(mapping, len(reading.header(text, item.delimiter))), region)
     phones = {c.phone for line, cells in reading.numbered_rows(text, item.delimiter)
               if isinstance(c := reader.read(line, cells), Clean)}
