@@ -13,6 +13,7 @@ FIELDS = ("name", "phone", "email", "tags")
 CUSTOM = "custom:"
 TAG_NAME_MAX = Tag.name.type.length
 _TAG_SPLIT = re.compile(r"[,;|]")
+_DEFUSED = ("=", "+", "-", "@")
 
 
 class BadMapping(ValueError):
@@ -72,7 +73,10 @@ def plan_of(mapping: dict[str, str], columns: int) -> Plan:
 
 
 def _cell(cells: list[str], position: int | None) -> str:
-    return cells[position].strip() if position is not None and position < len(cells) else ""
+    text = cells[position].strip() if position is not None and position < len(cells) else ""
+    # Our exports (and spreadsheets) put an apostrophe before a cell that would run as a formula: take it off, so
+    # an exported file imports back as it was (it is put back on the next export).
+    return text[1:] if text[:1] == "'" and text[1:2] in _DEFUSED else text
 
 
 class RowReader:
