@@ -3,6 +3,7 @@ from rq import cron
 
 from jobs.admin import refresh_tenant_stats, unlink_idle_devices
 from jobs.broadcasts import start_due_broadcasts, sweep_broadcasts
+from jobs.contact_import import sweep_imports
 from jobs.drips import send_due_steps
 from jobs.events import requeue_stale_dispatches
 from jobs.maintenance import record_heartbeat
@@ -24,3 +25,4 @@ cron.register(sweep_broadcasts, queue_name="default", interval=60)
 cron.register(send_due_steps, queue_name="default", interval=60)
 cron.register(refresh_tenant_stats, queue_name="default", interval=600)
 cron.register(unlink_idle_devices, queue_name="default", cron="45 3 * * *")
+cron.register(sweep_imports, queue_name="default", interval=60)

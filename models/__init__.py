@@ -4,6 +4,7 @@ from models.audit_event import AuditEvent
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
+from models.contact_import import ContactImport, ImportRowError
 from models.deal import Deal, DealHistory, Pipeline, Stage, StageOutcome
 from models.domain_event import DomainEvent
 from models.drip import DripEnrolment, DripSequence, DripStep, DripStepSend
@@ -27,6 +28,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 __all__ += ["AuditEvent", "TenantStats", "UsageDay"]
 __all__ += ["DomainEvent"]
+__all__ += ["ContactImport", "ImportRowError"]
 
 
 def init_app(app) -> None:

@@ -27,6 +27,7 @@ OWNERS = {
     "sequence_id": "drip_sequence",
     "step_id": "drip_step",
     "enrolment_id": "drip_enrolment",
+    "import_id": "contact_import",
     "deal_id": "deal", "pipeline_id": "pipeline", "stage_id": "stage", "task_id": "task", "note_id": "note",
     # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
     "tenant_id": "tenant",
@@ -86,11 +87,27 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
         from models import User
 
         user_id = db.session.scalar(select(User.id).where(User.tenant_id == tenant_id).order_by(User.id))
-        return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
+        contact_import = import_data()
+        return {"contact": contact.id, "tag": tag.id, "contact_import": contact_import,
+                "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
                 "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id,
                 **deal_data(contact)}
+
+
+def import_data() -> int:
+    """A finished contact import with a refused row: its page, progress, mapping and errors CSV have content."""
+    from models import ContactImport, ImportRowError
+
+    item = ContactImport(filename="owned.csv", data=b"name,phone\nkeep me,12\n", size=22, encoding="utf-8",
+                         delimiter=",", mapping={"0": "name", "1": "phone"}, state="done", total_rows=1, rows_done=1,
+                         errors=1)
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(ImportRowError(import_id=item.id, line=2, raw="keep me,12", reason="keep me"))
+    db.session.flush()
+    return item.id
 
 
 def deal_data(contact) -> dict[str, int]:

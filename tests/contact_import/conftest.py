@@ -1,0 +1,9 @@
+"""Import fixtures: a workspace owner."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def owner(create_user):
+    return create_user()
