@@ -63,9 +63,9 @@ def address_problem(ip: IPAddress, allow_private_addresses: bool) -> str | None:
         return None
     if ip.is_loopback:
         return f"{ip} is a loopback address"
-    if ip.is_private:
-        return f"{ip} is a private address"
-    return f"{ip} is a reserved address"
+    if ip.is_reserved or not ip.is_private:
+        return f"{ip} is a reserved address"
+    return f"{ip} is a private address"
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
