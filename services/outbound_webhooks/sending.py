@@ -1,9 +1,10 @@
 """One attempt of a delivery, in three steps so no transaction is open while a receiver is on the line.
 
 1. `claim`: lock the due row (SKIP LOCKED: a second job for it moves on), count the attempt and lease the row by
-   pushing next_attempt_at past the request's longest time, so the sweep leaves it alone. The job commits.
+   pushing next_attempt_at past the request's longest time, so neither the sweep nor a second job takes it; the
+   attempt is logged as interrupted until it has an outcome. The job commits.
 2. `post`: the signed POST (no database), through the guarded client.
-3. `settle`: log the attempt, then delivered, or the next try planned after a backoff, or gave_up once the
+3. `settle`: log the attempt's outcome, then delivered, or the next try planned after a backoff, or gave_up once the
    retry window has closed. The job commits and asks RQ for the next try at its time; the sweep recovers a
    request Redis lost. A worker killed between 1 and 3 leaves a lease that expires into the sweep.
 """
@@ -29,6 +30,8 @@ LEASE = timedelta(seconds=60)      # longer than any one request may take (conne
 LOST_AFTER = timedelta(seconds=60)  # the sweep re-asks for attempts this late: their job was lost
 MIN_DELAY, MAX_DELAY = timedelta(seconds=30), timedelta(hours=6)
 EXCERPT_BYTES = 1024
+# What an attempt's log says until its outcome is recorded: if it stays, the worker stopped mid-request.
+INTERRUPTED = "Interrupted: the attempt ended without an outcome (the worker stopped); it is tried again."
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Claim:
     """What a claimed attempt sends, read while the row was locked."""
 
     delivery_id: int
+    attempt_id: int
     number: int
     url: str
     secret: str
@@ -91,8 +95,10 @@ def claim(delivery_id: int, now: datetime | None = None) -> Claim | None:
         url, secret = subscription.url, subscription.secret
     delivery.attempts += 1
     delivery.next_attempt_at = now + LEASE
+    attempt = WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, started_at=now, error=INTERRUPTED)
+    db.session.add(attempt)
     db.session.flush()
-    return Claim(delivery.id, delivery.attempts, url, secret, delivery.event_kind, dict(delivery.payload))
+    return Claim(delivery.id, attempt.id, delivery.attempts, url, secret, delivery.event_kind, dict(delivery.payload))
 
 
 def post(claim: Claim) -> Result:
@@ -126,9 +132,11 @@ def post(claim: Claim) -> Result:
 def settle(claim: Claim, result: Result, now: datetime | None = None) -> str:
     """Log the attempt and decide what follows (flushes; asks for the next attempt after commit)."""
     now = now or utcnow()
-    db.session.add(WebhookAttempt(delivery_id=claim.delivery_id, number=claim.number,
-                                  started_at=result.started_at or now, duration_ms=result.duration_ms,
-                                  response_code=result.code, error=result.error, response_excerpt=result.excerpt))
+    attempt = db.session.scalar(select(WebhookAttempt).where(WebhookAttempt.id == claim.attempt_id))
+    if attempt is not None:
+        attempt.started_at = result.started_at or attempt.started_at
+        attempt.duration_ms, attempt.response_code = result.duration_ms, result.code
+        attempt.error, attempt.response_excerpt = result.error, result.excerpt
     delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == claim.delivery_id)
                                  .with_for_update())
     if delivery is None:

@@ -245,3 +245,33 @@ def test_the_sweep_recovers_an_attempt_whose_job_was_lost(app, create_user, in_t
     run_jobs()
     assert _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id).state == "delivered"
     assert len(receiver.requests) == 1
+
+
+def test_an_attempt_cut_short_is_logged_and_recovered_after_its_lease(app, create_user, in_tenant, receiver,
+                                                                     run_jobs):
+    """A worker killed mid-request: its lease keeps the sweep off while it might still answer, then expires."""
+    from jobs.outbound_webhooks import sweep_deliveries
+    from models.tenancy import tenant_scope
+
+    owner = create_user()
+    subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
+    with in_tenant(owner.tenant_id):
+        on_event(fake_event())
+    app.extensions["messagehub.redis"].flushdb()
+    with app.app_context(), tenant_scope(owner.tenant_id):
+        assert sending.claim(_delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id).id)
+        db.session.commit()  # ... and the worker dies before posting
+    delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
+    assert _attempts(in_tenant, owner.tenant_id, delivery.id) == [(1, None, sending.INTERRUPTED)]
+    with app.app_context():
+        assert deliver(owner.tenant_id, delivery.id) == "not due"  # leased: a second job does not send it too
+        assert sweep_deliveries() == 0
+    with in_tenant(owner.tenant_id):
+        row = db.session.get(WebhookDelivery, delivery.id)
+        row.next_attempt_at -= sending.LEASE + sending.LOST_AFTER
+    with app.app_context():
+        assert sweep_deliveries() == 1
+    run_jobs()
+    assert _delivery(in_tenant, owner.tenant_id, id=delivery.id).state == "delivered"
+    assert _attempts(in_tenant, owner.tenant_id, delivery.id) == [(1, None, sending.INTERRUPTED), (2, 200, None)]
+    assert len(receiver.requests) == 1
