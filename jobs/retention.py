@@ -7,12 +7,15 @@ from sqlalchemy import delete, func, select
 
 from extensions import db
 from jobs.context import app_job, tenant_job
-from models import Message, Tenant, WebhookEvent
+from models import DomainEvent, Message, Tenant, WebhookEvent
 from models.base import utcnow
 from models.tenancy import tenant_ids_where
 from services.media_store import delete_media
 
 BATCH = 1000
+# Dispatched domain events repeat what their consumers recorded already (runs, deliveries); a month is
+# kept to investigate problems.
+EVENTS_KEPT = timedelta(days=30)
 
 
 @tenant_job
@@ -35,6 +38,8 @@ def prune_tenant_history(tenant_id: int) -> int:
         db.session.execute(delete(Message).where(Message.id.in_(chunk)).execution_options(synchronize_session=False))
     # Raw webhook bodies are only needed until processed, and for a while to investigate problems.
     db.session.execute(delete(WebhookEvent).where(WebhookEvent.processed_at < cutoff)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(DomainEvent).where(DomainEvent.dispatched_at < max(cutoff, utcnow() - EVENTS_KEPT))
                        .execution_options(synchronize_session=False))
     db.session.commit()
     return len(ids)

@@ -1,7 +1,7 @@
 """outbound webhooks: subscriptions, deliveries (one per subscription and event) and their attempts
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0017
 Create Date: 2026-11-23 17:20:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0020'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from models import Contact, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from models.base import utcnow
 from models.tenancy import current_tenant_id
 from models.webhook_subscription import DeliveryState
+from services import events
 from services.errors import Invalid
 from services.outbound_webhooks.addresses import RefusedAddress, check_url
 from services.outbound_webhooks.subscriptions import EVENTS
@@ -47,6 +48,7 @@ def event_payload(event) -> dict[str, Any]:
             "data": dict(event.data or {})}
 
 
+@events.consumer(*EVENTS)
 def on_event(event) -> None:
     """Consumer: one delivery per enabled subscription of the workspace that wants `event.kind` (idempotent)."""
     kind = event.kind  # an event's kind (the channel-kind rule of tests/test_codebase_rules reads `.kind in`)

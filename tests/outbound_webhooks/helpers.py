@@ -3,18 +3,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
-from datetime import UTC, datetime
-from types import SimpleNamespace
 
-_ids = itertools.count(1000)
+from extensions import db
+from services import events
 
 
-def fake_event(kind: str = "message.received", *, contact_id: int | None = None, subject_id: int | None = 7,
-               data: dict | None = None, event_id: int | None = None):
-    """A row shaped like a DomainEvent (id, kind, contact_id, subject_id, data, created_at)."""
-    return SimpleNamespace(id=event_id or next(_ids), kind=kind, contact_id=contact_id, subject_id=subject_id,
-                           data=data or {"text": "hello", "type": "text"}, created_at=datetime.now(UTC), origin=None)
+def emit_event(kind: str = "message.received", *, contact_id: int | None = None, subject_id: int | None = 7,
+               data: dict | None = None):
+    """Emit a real domain event in the workspace in context (dispatched after commit, like the app's own)."""
+    event = events.emit(kind, contact_id=contact_id, subject_id=subject_id,
+                        data={"text": "hello", "type": "text"} if data is None else data)
+    db.session.flush()
+    return event
+
+
+def dispatch(tenant_id: int) -> int:
+    """Run the workspace's event dispatch now (the consumers make their deliveries; their sends stay queued)."""
+    from jobs.events import dispatch_events
+
+    return dispatch_events(tenant_id)
 
 
 def receiver_verifies(secret: str, headers: dict, body: bytes, tolerance: int = 300, now: float | None = None) -> bool:

@@ -10,8 +10,7 @@ from extensions import db
 from models import WebhookDelivery
 from services.errors import Invalid
 from services.outbound_webhooks import create_subscription
-from services.outbound_webhooks.deliveries import on_event
-from tests.outbound_webhooks.helpers import fake_event
+from tests.outbound_webhooks.helpers import emit_event
 
 
 @pytest.mark.parametrize("url", ["https://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x",
@@ -38,7 +37,7 @@ def test_the_connection_goes_to_the_checked_address_under_the_hosts_name(app, cr
     owner = create_user()
     with in_tenant(owner.tenant_id):
         create_subscription(f"http://hooks.example.test:{receiver.port}/in", ["message.received"])
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     [request] = receiver.requests
     assert request["headers"]["Host"] == f"hooks.example.test:{receiver.port}"

@@ -11,10 +11,10 @@ from extensions import db
 from jobs.outbound_webhooks import deliver
 from models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from services.outbound_webhooks import create_subscription, replay, send_to_url, sending, set_enabled
-from services.outbound_webhooks.deliveries import QUEUE, on_event
+from services.outbound_webhooks.deliveries import QUEUE
 from services.queueing import queue
 from tests.factories import make_contact
-from tests.outbound_webhooks.helpers import fake_event, receiver_verifies
+from tests.outbound_webhooks.helpers import dispatch, emit_event, receiver_verifies
 
 
 def _subscribe(in_tenant, tenant_id, url, events=("message.received",)):
@@ -56,16 +56,15 @@ def test_a_receiver_verifies_the_signature_of_an_event(app, create_user, in_tena
     subscription_id, secret = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
         contact_id = make_contact(name="Ana", phone="+14155550111").id
-        event = fake_event("message.received", contact_id=contact_id, data={"text": "hi", "type": "text"})
-        on_event(event)
-    assert run_jobs() == 1
+        event_id = emit_event("message.received", contact_id=contact_id, data={"text": "hi", "type": "text"}).id
+    assert run_jobs() == 2  # the workspace's event dispatch, then the delivery
     [request] = receiver.requests
     headers, body = request["headers"], request["body"]
     assert receiver_verifies(secret, headers, body)
     assert not receiver_verifies(secret, headers, body.replace(b"hi", b"ho"))  # a changed body fails
     assert not receiver_verifies("whsec_other", headers, body)
     sent = json.loads(body)
-    assert sent["event"] == "message.received" and sent["id"] == event.id
+    assert sent["event"] == "message.received" and sent["id"] == event_id
     assert sent["workspace_id"] == owner.tenant_id
     assert sent["contact"] == {"id": contact_id, "name": "Ana", "phone": "+14155550111"}
     assert sent["data"] == {"text": "hi", "type": "text"}
@@ -83,7 +82,7 @@ def test_a_stale_timestamp_is_what_receivers_refuse(app, create_user, in_tenant,
     owner = create_user()
     _subscription_id, secret = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     [request] = receiver.requests
     stamp = int(request["headers"]["X-MessageHub-Timestamp"])
@@ -96,7 +95,7 @@ def test_failures_are_retried_with_backoff_until_one_succeeds(app, create_user, 
     subscription_id, secret = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     receiver.statuses = [500, 503]
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     first = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
     assert first.state == "failed" and first.last_error == "HTTP 500" and first.last_response_code == 500
@@ -128,7 +127,8 @@ def test_after_24_hours_of_failures_it_gives_up_with_the_reason(app, create_user
     subscription_id, _secret = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     receiver.statuses = [500] * 100
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
+    dispatch(owner.tenant_id)
     delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
     now, times = delivery.next_attempt_at, []
     with app.app_context():
@@ -158,7 +158,7 @@ def test_an_unreachable_receiver_is_logged_as_an_error(app, create_user, in_tena
     receiver.close()  # nothing listens there any more
     subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
     assert delivery.state == "failed" and delivery.last_response_code is None
@@ -171,7 +171,7 @@ def test_replay_sends_a_delivered_event_again(app, create_user, in_tenant, recei
     owner = create_user()
     subscription_id, secret = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
     with in_tenant(owner.tenant_id):
@@ -189,10 +189,13 @@ def test_replay_revives_a_delivery_that_gave_up(app, create_user, in_tenant, rec
     owner = create_user()
     subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
+    dispatch(owner.tenant_id)
+    with in_tenant(owner.tenant_id):
         row = db.session.scalar(select(WebhookDelivery))
         row.state, row.next_attempt_at, row.last_error = "gave_up", None, "Gave up after 20 attempts"
-    assert run_jobs() == 1 and receiver.requests == []  # the queued job finds nothing to do
+    run_jobs()  # the queued delivery job finds nothing to do
+    assert receiver.requests == []
     with in_tenant(owner.tenant_id):
         replay(db.session.scalar(select(WebhookDelivery)))
     run_jobs()
@@ -205,9 +208,11 @@ def test_a_turned_off_webhook_gets_no_new_deliveries_and_sends_no_waiting_one(ap
     owner = create_user()
     subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())  # waiting
+        emit_event()
+    dispatch(owner.tenant_id)  # a delivery waits
+    with in_tenant(owner.tenant_id):
         set_enabled(db.session.get(WebhookSubscription, subscription_id), False)
-        on_event(fake_event())  # none made
+        emit_event()  # none is made for this one
     run_jobs()
     assert receiver.requests == []
     delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
@@ -232,8 +237,9 @@ def test_the_sweep_recovers_an_attempt_whose_job_was_lost(app, create_user, in_t
     owner = create_user()
     subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
-    app.extensions["messagehub.redis"].flushdb()  # Redis lost the job
+        emit_event()
+    dispatch(owner.tenant_id)
+    app.extensions["messagehub.redis"].flushdb()  # Redis lost the delivery's job
     assert run_jobs() == 0
     with app.app_context():
         assert sweep_deliveries() == 0  # not overdue yet: its own job may still come
@@ -256,7 +262,8 @@ def test_an_attempt_cut_short_is_logged_and_recovered_after_its_lease(app, creat
     owner = create_user()
     subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
+    dispatch(owner.tenant_id)
     app.extensions["messagehub.redis"].flushdb()
     with app.app_context(), tenant_scope(owner.tenant_id):
         assert sending.claim(_delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id).id)

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent, WebhookDelivery, WebhookSubscription
-from services.outbound_webhooks.deliveries import on_event
-from tests.outbound_webhooks.helpers import fake_event, receiver_verifies
+from tests.outbound_webhooks.helpers import dispatch, emit_event, receiver_verifies
 
 HX = {"HX-Request": "true"}
 SECRET = re.compile(r"whsec_[A-Za-z0-9_-]{20,}")
@@ -74,7 +73,7 @@ def test_rotating_shows_a_new_secret_and_the_old_one_stops_signing(client, owner
     [new] = set(SECRET.findall(response.get_data(as_text=True)))
     assert new != old
     with in_tenant(owner.tenant_id):
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     [request] = receiver.requests
     assert receiver_verifies(new, request["headers"], request["body"])
@@ -110,7 +109,7 @@ def test_the_log_shows_codes_and_errors_and_replays(client, owner, in_tenant, re
     _create(client, receiver.url)
     with in_tenant(owner.tenant_id):
         subscription_id = db.session.scalar(select(WebhookSubscription.id))
-        on_event(fake_event())
+        emit_event()
     receiver.statuses = [502]
     run_jobs()
     with in_tenant(owner.tenant_id):
@@ -129,9 +128,10 @@ def test_the_log_shows_codes_and_errors_and_replays(client, owner, in_tenant, re
 def test_a_replay_of_a_turned_off_webhook_is_refused_with_the_reason(client, owner, in_tenant):
     _create(client, "https://93.184.216.34/a")
     with in_tenant(owner.tenant_id):
-        subscription = db.session.scalar(select(WebhookSubscription))
-        on_event(fake_event())
-        subscription.enabled = False
+        emit_event()
+    dispatch(owner.tenant_id)
+    with in_tenant(owner.tenant_id):
+        db.session.scalar(select(WebhookSubscription)).enabled = False
         delivery_id = db.session.scalar(select(WebhookDelivery.id))
     response = client.post(f"/settings/webhooks/deliveries/{delivery_id}/replay", follow_redirects=True)
     assert "Turn the webhook on before replaying its deliveries." in response.get_data(as_text=True)

@@ -10,8 +10,7 @@ from extensions import db
 from models import WebhookDelivery, WebhookSubscription
 from services.errors import Invalid
 from services.outbound_webhooks import create_subscription, send_to_url
-from services.outbound_webhooks.deliveries import on_event
-from tests.outbound_webhooks.helpers import fake_event
+from tests.outbound_webhooks.helpers import emit_event
 
 REFUSED_URLS = [
     ("http://93.184.216.34/hooks", "must start with https://"),
@@ -104,7 +103,7 @@ def test_dns_rebinding_is_refused_at_send_time(app, create_user, in_tenant, fake
     url = f"https://hooks.example.test:{receiver.port}/hooks"
     with in_tenant(owner.tenant_id):
         create_subscription(url, ["message.received"])
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     assert receiver.requests == []
     assert lookups == ["hooks.example.test", "hooks.example.test"]  # once when saved, once to connect
@@ -123,7 +122,7 @@ def test_a_stored_url_that_became_unsafe_is_refused_at_send_time(app, create_use
     with in_tenant(owner.tenant_id):
         subscription, _ = create_subscription("https://93.184.216.34/hooks", ["message.received"])
         subscription.url = stored
-        on_event(fake_event())
+        emit_event()
     run_jobs()
     with in_tenant(owner.tenant_id):
         delivery = db.session.scalar(select(WebhookDelivery))
