@@ -33,6 +33,19 @@ def test_it_is_registered_for_the_events_a_subscription_can_choose():
     assert on_event not in events.consumers_of("tag.added")
 
 
+def test_the_dispatch_job_registers_it_by_itself():
+    """A process that imports only the dispatch job (no app, no pages) still hands events to webhooks."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import jobs.events\nfrom services import events\n"
+            "print(sorted(f.__module__ for f in events.consumers_of('contact.updated')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, check=True).stdout
+    assert "services.outbound_webhooks.deliveries" in out
+
+
 def test_dispatching_the_same_event_twice_makes_one_delivery(app, create_user, in_tenant, receiver, run_jobs):
     owner = create_user()
     with in_tenant(owner.tenant_id):
