@@ -97,9 +97,15 @@ def test_edit_turn_off_and_on_then_delete(client, owner, in_tenant):
             "https://93.184.216.34/b", ["contact.updated"], False)
     assert "Turn on" in client.get(base).get_data(as_text=True)
     assert client.post(f"{base}/enable").status_code == 303
+    with in_tenant(owner.tenant_id):
+        emit_event("contact.updated", data={"fields": ["name"]})
+    dispatch(owner.tenant_id)
+    with in_tenant(owner.tenant_id):
+        assert db.session.scalar(select(WebhookDelivery)).event_kind == "contact.updated"
     assert client.post(f"{base}/delete").status_code == 303
     with in_tenant(owner.tenant_id):
         assert db.session.get(WebhookSubscription, subscription_id) is None
+        assert db.session.scalar(select(WebhookDelivery)) is None  # its log went with it
     assert client.get(base).status_code == 404
     assert _actions(in_tenant, owner.tenant_id) == [
         "webhook.created", "webhook.updated", "webhook.disabled", "webhook.enabled", "webhook.deleted"]
