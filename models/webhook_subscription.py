@@ -37,8 +37,9 @@ class WebhookSubscription(TenantScoped, Timestamps, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(URL_MAX), nullable=False)
     events: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
-    # Readable only to sign: shown once when made or rotated, never rendered again.
-    secret: Mapped[str] = mapped_column(EncryptedText, nullable=False)
+    # Readable only to sign: shown once when made or rotated, never rendered again. Deferred, so only signing
+    # decrypts it: a secret the keys cannot read then stops its own sends, not the pages or the event dispatch.
+    secret: Mapped[str] = mapped_column(EncryptedText, nullable=False, deferred=True)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     # The outcome of the latest attempt ("200", "timed out", ...), for the list page.
@@ -64,7 +65,7 @@ class WebhookDelivery(TenantScoped, Timestamps, db.Model):
     # NULL for an ad-hoc POST (services.outbound_webhooks.send_to_url), which then carries its url and secret.
     subscription_id: Mapped[int | None] = mapped_column(Integer)
     url: Mapped[str | None] = mapped_column(String(WebhookSubscription.URL_MAX))
-    secret: Mapped[str | None] = mapped_column(EncryptedText)
+    secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
     # The domain event delivered; a plain id (events are pruned, deliveries are the log).
     event_id: Mapped[int | None] = mapped_column(Integer)
     event_kind: Mapped[str] = mapped_column(String(60), nullable=False)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from extensions import db
 from models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from models.base import utcnow
+from models.types import SecretUnreadable
 from models.webhook_subscription import OPEN_STATES, DeliveryState
 from services.outbound_webhooks import signing
 from services.outbound_webhooks.addresses import RefusedAddress, allow_private, url_problem
@@ -76,6 +77,11 @@ def _subscription(delivery: WebhookDelivery) -> WebhookSubscription | None:
     return db.session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == delivery.subscription_id))
 
 
+def _give_up(delivery: WebhookDelivery, reason: str) -> None:
+    delivery.state, delivery.next_attempt_at, delivery.last_error = DeliveryState.GAVE_UP, None, reason
+    db.session.flush()
+
+
 def claim(delivery_id: int, now: datetime | None = None) -> Claim | None:
     """Take the delivery's due attempt (flushes), or None when it is not due, settled or taken by another job."""
     now = now or utcnow()
@@ -84,15 +90,17 @@ def claim(delivery_id: int, now: datetime | None = None) -> Claim | None:
                                       WebhookDelivery.next_attempt_at <= now).with_for_update(skip_locked=True))
     if delivery is None:
         return None
-    url, secret = delivery.url, delivery.secret
-    if delivery.subscription_id is not None:
-        subscription = _subscription(delivery)
-        if subscription is None or not subscription.enabled:
-            delivery.state, delivery.next_attempt_at = DeliveryState.GAVE_UP, None
-            delivery.last_error = "Not sent: the webhook was turned off."
-            db.session.flush()
-            return None
-        url, secret = subscription.url, subscription.secret
+    try:
+        url, secret = delivery.url, delivery.secret
+        if delivery.subscription_id is not None:
+            subscription = _subscription(delivery)
+            if subscription is None or not subscription.enabled:
+                return _give_up(delivery, "Not sent: the webhook was turned off.")
+            url, secret = subscription.url, subscription.secret
+    except SecretUnreadable:
+        # Retrying cannot help (the keys changed without re-encrypting); a new secret can.
+        return _give_up(delivery, "Not sent: the signing secret cannot be read with this install's keys. "
+                                  "Rotate the webhook's secret, then replay.")
     delivery.attempts += 1
     delivery.next_attempt_at = now + LEASE
     attempt = WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, started_at=now, error=INTERRUPTED)

@@ -285,3 +285,25 @@ def test_an_attempt_cut_short_is_logged_and_recovered_after_its_lease(app, creat
     assert _delivery(in_tenant, owner.tenant_id, id=delivery.id).state == "delivered"
     assert _attempts(in_tenant, owner.tenant_id, delivery.id) == [(1, None, sending.INTERRUPTED), (2, 200, None)]
     assert len(receiver.requests) == 1
+
+
+def test_a_secret_the_keys_cannot_read_gives_up_with_the_reason(app, create_user, in_tenant, receiver, run_jobs,
+                                                               owner_engine, login, client):
+    owner = create_user()
+    login(owner)
+    subscription_id, _ = _subscribe(in_tenant, owner.tenant_id, receiver.url)
+    with owner_engine.begin() as conn:  # encrypted under a key this install no longer has
+        conn.exec_driver_sql("UPDATE webhook_subscriptions SET secret = 'gAAAAAB-not-ours'")
+    with in_tenant(owner.tenant_id):
+        emit_event()
+    run_jobs()
+    assert receiver.requests == []
+    delivery = _delivery(in_tenant, owner.tenant_id, subscription_id=subscription_id)
+    assert delivery.state == "gave_up" and "signing secret cannot be read" in delivery.last_error
+    # The pages still open, so the fix is at hand: rotate, then replay.
+    assert client.get(f"/settings/webhooks/{subscription_id}").status_code == 200
+    assert client.post(f"/settings/webhooks/{subscription_id}/rotate").status_code == 200
+    assert client.post(f"/settings/webhooks/deliveries/{delivery.id}/replay").status_code == 303
+    run_jobs()
+    assert len(receiver.requests) == 1
+    assert _delivery(in_tenant, owner.tenant_id, id=delivery.id).state == "delivered"
