@@ -121,6 +121,10 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         "WHATSAPP_GRAPH_VERSION": env.get("WHATSAPP_GRAPH_VERSION", "v23.0"),
         "WHATSAPP_GATEWAY_URL": (env.get("WHATSAPP_GATEWAY_URL") or "").rstrip("/") or None,
         "WHATSAPP_GATEWAY_KEY": env.get("WHATSAPP_GATEWAY_KEY") or None,
+        # Outbound webhooks go to public HTTPS addresses only; set this to let them reach private and loopback
+        # addresses over plain http too (receivers on the same network, development, tests).
+        "OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": (env.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE") or "").strip().lower()
+        in ("1", "true", "yes", "on"),
         # Seconds after a sandbox send at which sent / delivered / read receipts arrive.
         "SANDBOX_RECEIPT_DELAYS": tuple(
             float(x) for x in env.get("SANDBOX_RECEIPT_DELAYS", "0.5,1.5,4").split(",")

@@ -7,6 +7,7 @@ from jobs.contact_import import sweep_imports
 from jobs.drips import send_due_steps
 from jobs.events import requeue_stale_dispatches
 from jobs.maintenance import record_heartbeat
+from jobs.outbound_webhooks import sweep_deliveries
 from jobs.retention import prune_history
 from jobs.scheduling import queue_due_messages
 from jobs.sending import reconcile_outbox
@@ -26,3 +27,4 @@ cron.register(send_due_steps, queue_name="default", interval=60)
 cron.register(refresh_tenant_stats, queue_name="default", interval=600)
 cron.register(unlink_idle_devices, queue_name="default", cron="45 3 * * *")
 cron.register(sweep_imports, queue_name="default", interval=60)
+cron.register(sweep_deliveries, queue_name="default", interval=60)

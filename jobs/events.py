@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
+import services.outbound_webhooks  # noqa: F401  (registers its consumer)
 from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Tenant

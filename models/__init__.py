@@ -20,6 +20,7 @@ from models.tenant import Tenant
 from models.tenant_stats import TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
+from models.webhook_subscription import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "DripEnrolment", "DripSequence",
            "DripStep", "DripStepSend", "Message", "MessageTemplate",
@@ -29,6 +30,7 @@ __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", 
 __all__ += ["AuditEvent", "TenantStats", "UsageDay"]
 __all__ += ["DomainEvent"]
 __all__ += ["ContactImport", "ImportRowError"]
+__all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookSubscription"]
 
 
 def init_app(app) -> None:

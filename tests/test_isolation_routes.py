@@ -29,6 +29,7 @@ OWNERS = {
     "enrolment_id": "drip_enrolment",
     "import_id": "contact_import",
     "deal_id": "deal", "pipeline_id": "pipeline", "stage_id": "stage", "task_id": "task", "note_id": "note",
+    "subscription_id": "webhook_subscription", "delivery_id": "webhook_delivery",
     # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
     "tenant_id": "tenant",
     "user_id": "user",
@@ -93,7 +94,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
                 "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id,
-                **deal_data(contact)}
+                **deal_data(contact), **outbound_webhook_data()}
 
 
 def import_data() -> int:
@@ -124,6 +125,26 @@ def deal_data(contact) -> dict[str, int]:
     task = create_task("keep me", None, ZoneInfo("UTC"), deal=deal)
     note = add_note(contact, "keep me", deal=deal)
     return {"deal": deal.id, "pipeline": pipeline.id, "stage": stage.id, "task": task.id, "note": note.id}
+
+
+def outbound_webhook_data() -> dict[str, int]:
+    """A webhook with a failed delivery and its logged attempt: every page and action has something to act on."""
+    from datetime import timedelta
+
+    from models import WebhookAttempt, WebhookDelivery
+    from models.base import utcnow
+    from services.outbound_webhooks import create_subscription
+
+    subscription, _secret = create_subscription("https://93.184.216.34/hooks", ["message.received"])
+    delivery = WebhookDelivery(subscription_id=subscription.id, event_id=1, event_kind="message.received",
+                               payload={"keep": "me"}, state="failed", attempts=1,
+                               retry_until=utcnow() + timedelta(days=1),
+                               last_response_code=500, last_error="HTTP 500")
+    db.session.add(delivery)
+    db.session.flush()
+    db.session.add(WebhookAttempt(delivery_id=delivery.id, number=1, response_code=500, error=None))
+    db.session.flush()
+    return {"webhook_subscription": subscription.id, "webhook_delivery": delivery.id}
 
 
 def snapshot(app) -> str:
