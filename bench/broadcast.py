@@ -77,6 +77,16 @@ def start_broadcast(app, tenant_id: int) -> tuple[int, float]:
         return broadcast.id, time.perf_counter() - started
 
 
+def analyze(app) -> None:
+    """Refresh the planner's statistics (autovacuum may be off on a bench server; PostgreSQL only)."""
+    from extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE contacts, messages, broadcast_recipients")
+
+
 def progress(app, tenant_id: int, broadcast_id: int) -> tuple[dict, list[float], float | None]:
     """(recipient states, seconds queued -> sent of each sent message, the last sent_at) so far."""
     from sqlalchemy import func, select
@@ -141,6 +151,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="rq worker processes (the first runs the scheduler)")
     parser.add_argument("--bare", action="store_true", help="also measure a bare asyncio loop against the fake")
     parser.add_argument("--snapshot", type=int, default=0, help="also time snapshotting this many recipients")
+    parser.add_argument("--fairness", type=float, default=0, metavar="SECONDS",
+                        help="this many seconds in, another workspace queues a reply and starts a broadcast")
+    parser.add_argument("--analyze", action="store_true",
+                        help="ANALYZE after the snapshot (a workspace the planner's statistics already know)")
     args = parser.parse_args()
 
     from bench.environment import use_fake_graph
@@ -194,14 +208,25 @@ def main() -> int:
                 wait_for_workers(os.environ["REDIS_URL"], args.workers)
                 cpu_before = cpu_seconds([w.pid for w in workers])
                 broadcast_id, _took = start_broadcast(app, tenant)
+                if args.analyze:
+                    analyze(app)
                 started = time.time()
                 deadline = started + max(120, 3 * args.recipients / args.rate)
+                other = None
                 while time.time() < deadline:
+                    if args.fairness and other is None and time.time() - started >= args.fairness:
+                        from bench.fairness import arrive
+
+                        other = arrive(app, args.rate)
                     states, waits, last = progress(app, tenant, broadcast_id)
                     if not states.get("queued") and not states.get("sending"):
                         break
                     time.sleep(0.5)
                 cpu = cpu_seconds([w.pid for w in workers]) - cpu_before
+                if other is not None:
+                    from bench.fairness import waits
+
+                    reply_wait, broadcast_wait = waits(app, other)
             finally:
                 for worker in workers:
                     worker.terminate()
@@ -218,6 +243,10 @@ def main() -> int:
             print(f"queued -> sent: p50 {pct(waits, 50):.2f} s, p99 {pct(waits, 99):.2f} s")
             print(f"worker CPU: {cpu:.1f} s over {elapsed:.1f} s = {cpu / elapsed:.2f} cores "
                   f"({args.workers} workers, {1000 * cpu / max(sent, 1):.2f} ms per message)")
+            if other is not None:
+                shown = ["never" if w is None else f"{w:.2f} s" for w in (reply_wait, broadcast_wait)]
+                print(f"another workspace, arriving {args.fairness:g} s in: its inbox reply was sent after {shown[0]}, "
+                      f"its broadcast's first message after {shown[1]} (target: a few seconds)")
             if args.bare:
                 url = f"{graph.url}/{graph.api_version}/{PHONE_ID}/messages"
                 count = max(2000, min(args.recipients, 10_000))
