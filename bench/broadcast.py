@@ -31,7 +31,7 @@ PHONE_ID, WABA_ID, TOKEN = "106540352242922", "102290129340398", "EAAG" + "d" * 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def make_tenant(app, rate: float, contacts: int, label: str) -> int:
+def make_tenant(app, rate: float, contacts: int, label: str, first_phone: int = 4155000000) -> int:
     """A tenant with a connected Cloud channel at `rate` and `contacts` contacts in the window (one INSERT)."""
     from sqlalchemy import insert
 
@@ -54,7 +54,7 @@ def make_tenant(app, rate: float, contacts: int, label: str) -> int:
             now = utcnow()
             for start in range(0, contacts, 10_000):
                 db.session.execute(insert(Contact), [
-                    {"tenant_id": user.tenant_id, "name": f"Customer {n}", "phone": f"+1{4155000000 + n}",
+                    {"tenant_id": user.tenant_id, "name": f"Customer {n}", "phone": f"+1{first_phone + n}",
                      "custom_fields": {}, "opted_out": False, "last_inbound_at": now, "created_at": now,
                      "updated_at": now} for n in range(start, min(contacts, start + 10_000))])
             db.session.commit()
@@ -224,9 +224,9 @@ def main() -> int:
                     time.sleep(0.5)
                 cpu = cpu_seconds([w.pid for w in workers]) - cpu_before
                 if other is not None:
-                    from bench.fairness import waits
+                    from bench.fairness import waits as other_waits
 
-                    reply_wait, broadcast_wait = waits(app, other)
+                    reply_wait, broadcast_wait = other_waits(app, other)
             finally:
                 for worker in workers:
                     worker.terminate()

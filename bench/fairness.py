@@ -21,7 +21,8 @@ def arrive(app, rate: float) -> dict:
     from models.tenancy import tenant_scope
     from services.outbox import queue_text
 
-    tenant = make_tenant(app, rate, OTHER_CONTACTS, "other")
+    # Numbers of its own, so the provider's duplicate count stays about the big broadcast.
+    tenant = make_tenant(app, rate, OTHER_CONTACTS, "other", first_phone=4166000000)
     with app.app_context(), tenant_scope(tenant):
         contact = db.session.scalar(select(Contact).order_by(Contact.id).limit(1))
         reply = queue_text(contact, "Yes, we open at nine")
