@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -234,7 +235,8 @@ def main() -> int:
                     worker.wait(timeout=15)
             sent = states.get("sent", 0)
             elapsed = (last.timestamp() - started) if last else float("nan")
-            to = [body["to"] for body in graph.sent]
+            # The same content to the same number twice is a duplicate (a reply and a broadcast to one number is not).
+            to = [(body["to"], json.dumps(body.get(body["type"]), sort_keys=True)) for body in graph.sent]
             achieved = sent / elapsed
             print(f"sent {sent} of {args.recipients} ({states}); provider received {len(to)}, "
                   f"duplicates {len(to) - len(set(to))}")
