@@ -60,12 +60,12 @@ def build_broadcast(tenant_id: int) -> int:
     An earlier broadcast to the same contacts comes first, so the measured one's recipients are not the
     lowest ids in the table (a workspace's second broadcast, not its first).
     """
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     engine = create_engine(owner_url())
     with engine.begin() as conn:
-        found = conn.execute(text("SELECT id FROM broadcasts WHERE tenant_id = :t AND name = :n"),
-                             {"t": tenant_id, "n": NAME}).scalar()
+        found = conn.exec_driver_sql("SELECT id FROM broadcasts WHERE tenant_id = %(t)s AND name = %(n)s",
+                                     {"t": tenant_id, "n": NAME}).scalar()
         for name in ((EARLIER, NAME) if found is None else ()):
             found = conn.exec_driver_sql(BROADCAST_SQL, {"tenant": tenant_id, "name": name}).scalar()
             conn.exec_driver_sql(MESSAGES_SQL, {"tenant": tenant_id, "name": name})
