@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ PHONE_ID, WABA_ID, TOKEN = "106540352242922", "102290129340398", "EAAG" + "d" * 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def make_tenant(app, rate: float, contacts: int, label: str) -> int:
+def make_tenant(app, rate: float, contacts: int, label: str, first_phone: int = 4155000000) -> int:
     """A tenant with a connected Cloud channel at `rate` and `contacts` contacts in the window (one INSERT)."""
     from sqlalchemy import insert
 
@@ -54,7 +55,7 @@ def make_tenant(app, rate: float, contacts: int, label: str) -> int:
             now = utcnow()
             for start in range(0, contacts, 10_000):
                 db.session.execute(insert(Contact), [
-                    {"tenant_id": user.tenant_id, "name": f"Customer {n}", "phone": f"+1{4155000000 + n}",
+                    {"tenant_id": user.tenant_id, "name": f"Customer {n}", "phone": f"+1{first_phone + n}",
                      "custom_fields": {}, "opted_out": False, "last_inbound_at": now, "created_at": now,
                      "updated_at": now} for n in range(start, min(contacts, start + 10_000))])
             db.session.commit()
@@ -75,6 +76,16 @@ def start_broadcast(app, tenant_id: int) -> tuple[int, float]:
         confirm(broadcast)
         db.session.commit()
         return broadcast.id, time.perf_counter() - started
+
+
+def analyze(app) -> None:
+    """Refresh the planner's statistics (autovacuum may be off on a bench server; PostgreSQL only)."""
+    from extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE contacts, messages, broadcast_recipients")
 
 
 def progress(app, tenant_id: int, broadcast_id: int) -> tuple[dict, list[float], float | None]:
@@ -141,6 +152,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="rq worker processes (the first runs the scheduler)")
     parser.add_argument("--bare", action="store_true", help="also measure a bare asyncio loop against the fake")
     parser.add_argument("--snapshot", type=int, default=0, help="also time snapshotting this many recipients")
+    parser.add_argument("--fairness", type=float, default=0, metavar="SECONDS",
+                        help="this many seconds in, another workspace queues a reply and starts a broadcast")
+    parser.add_argument("--analyze", action="store_true",
+                        help="ANALYZE after the snapshot (a workspace the planner's statistics already know)")
     args = parser.parse_args()
 
     from bench.environment import use_fake_graph
@@ -194,14 +209,25 @@ def main() -> int:
                 wait_for_workers(os.environ["REDIS_URL"], args.workers)
                 cpu_before = cpu_seconds([w.pid for w in workers])
                 broadcast_id, _took = start_broadcast(app, tenant)
+                if args.analyze:
+                    analyze(app)
                 started = time.time()
                 deadline = started + max(120, 3 * args.recipients / args.rate)
+                other = None
                 while time.time() < deadline:
+                    if args.fairness and other is None and time.time() - started >= args.fairness:
+                        from bench.fairness import arrive
+
+                        other = arrive(app, args.rate)
                     states, waits, last = progress(app, tenant, broadcast_id)
                     if not states.get("queued") and not states.get("sending"):
                         break
                     time.sleep(0.5)
                 cpu = cpu_seconds([w.pid for w in workers]) - cpu_before
+                if other is not None:
+                    from bench.fairness import waits as other_waits
+
+                    reply_wait, broadcast_wait = other_waits(app, other)
             finally:
                 for worker in workers:
                     worker.terminate()
@@ -209,7 +235,8 @@ def main() -> int:
                     worker.wait(timeout=15)
             sent = states.get("sent", 0)
             elapsed = (last.timestamp() - started) if last else float("nan")
-            to = [body["to"] for body in graph.sent]
+            # The same content to the same number twice is a duplicate (a reply and a broadcast to one number is not).
+            to = [(body["to"], json.dumps(body.get(body["type"]), sort_keys=True)) for body in graph.sent]
             achieved = sent / elapsed
             print(f"sent {sent} of {args.recipients} ({states}); provider received {len(to)}, "
                   f"duplicates {len(to) - len(set(to))}")
@@ -218,6 +245,10 @@ def main() -> int:
             print(f"queued -> sent: p50 {pct(waits, 50):.2f} s, p99 {pct(waits, 99):.2f} s")
             print(f"worker CPU: {cpu:.1f} s over {elapsed:.1f} s = {cpu / elapsed:.2f} cores "
                   f"({args.workers} workers, {1000 * cpu / max(sent, 1):.2f} ms per message)")
+            if other is not None:
+                shown = ["never" if w is None else f"{w:.2f} s" for w in (reply_wait, broadcast_wait)]
+                print(f"another workspace, arriving {args.fairness:g} s in: its inbox reply was sent after {shown[0]}, "
+                      f"its broadcast's first message after {shown[1]} (target: a few seconds)")
             if args.bare:
                 url = f"{graph.url}/{graph.api_version}/{PHONE_ID}/messages"
                 count = max(2000, min(args.recipients, 10_000))

@@ -56,6 +56,8 @@ class BroadcastRecipient(TenantScoped, db.Model):
         ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="CASCADE"),
         # The sender claims the next queued rows of a broadcast in id order.
         Index("ix_broadcast_recipients_tenant_broadcast_state", "tenant_id", "broadcast_id", "state", "id"),
+        # The recipients table pages one broadcast by id, whatever came before it in the table.
+        Index("ix_broadcast_recipients_tenant_broadcast_id", "tenant_id", "broadcast_id", "id"),
         # The inbox names the broadcast a message came from.
         Index("ix_broadcast_recipients_tenant_message", "tenant_id", "message_id"),
     )

@@ -88,7 +88,8 @@ class CloudProvider(BaseProvider):
         return self._send(to, media_type, media)
 
     def _send(self, to: str, msg_type: str, content: dict[str, Any]) -> SendResult:
-        data = self._json("POST", f"{self.phone_number_id}/messages", json=message_body(to, msg_type, content))
+        data = self._json("POST", f"{self.phone_number_id}/messages", json=message_body(to, msg_type, content),
+                          delivers=True)
         return sent_result(data)
 
     # -- the async send path (many sends in flight from one worker) ----------------
@@ -204,7 +205,7 @@ class CloudProvider(BaseProvider):
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{self.api_version}/{path.lstrip('/')}"
 
-    def _request(self, method: str, path: str, *, absolute: bool = False,
+    def _request(self, method: str, path: str, *, absolute: bool = False, delivers: bool = False,
                  **kwargs: Any) -> httpx.Response:
         client = self._client or shared_http.get_client()
         url = path if absolute else self._url(path)
@@ -213,7 +214,7 @@ class CloudProvider(BaseProvider):
             response = client.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             # `from None` keeps httpx's exception (and its request) out of tracebacks.
-            raise error_from_transport(exc, "the WhatsApp Cloud API") from None
+            raise error_from_transport(exc, "the WhatsApp Cloud API", delivers=delivers) from None
         if response.status_code >= 400:
             raise error_from_response(response, secret=self._token)
         return response

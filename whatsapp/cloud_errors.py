@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .base import ChannelError, ProviderError, RecipientError, RetryableError
+from .base import ChannelError, MaybeSent, ProviderError, RecipientError, RetryableError
 
 # Transient: throttling and Meta-side outages. Sending again later succeeds.
 RETRYABLE_CODES: dict[int, str] = {
@@ -164,8 +164,20 @@ def _suffix(graph_message: str | None) -> str:
     return f": {graph_message}" if graph_message else ""
 
 
-def error_from_transport(exc: httpx.TransportError, what: str) -> RetryableError:
-    """Turn a timeout or connection failure into a retryable error naming `what` failed."""
+# Failures before any byte of the request left: retrying these can never deliver a message twice.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def error_from_transport(exc: httpx.TransportError, what: str, *, delivers: bool = False) -> ProviderError:
+    """Turn a timeout or connection failure into a typed error naming `what` failed.
+
+    For a request that `delivers` a message, a failure after the request may have left (no answer in
+    time, a dropped connection) is MaybeSent: the provider may have it, so it is never sent again
+    automatically. Anything else is retryable.
+    """
+    if delivers and not isinstance(exc, NOT_SENT):
+        return MaybeSent(f"{what} did not answer ({type(exc).__name__}) after the message was sent, so it may "
+                         "have been received", code="no_answer", details=_describe(exc))
     if isinstance(exc, httpx.TimeoutException):
         return RetryableError(f"{what} did not answer in time - it will be retried",
                               code="timeout", details=_describe(exc))

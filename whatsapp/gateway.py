@@ -25,13 +25,14 @@ from .base import (
     ConnectionState,
     ConnectResult,
     Event,
+    MaybeSent,
     NotSupported,
     ProviderError,
     RecipientError,
     RetryableError,
     SendResult,
 )
-from .cloud_errors import parse_retry_after
+from .cloud_errors import NOT_SENT, parse_retry_after
 from .gateway_webhook import STATE_MAP, jid_to_wa_id, parse_gateway_webhook
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class GatewayProvider(BaseProvider):
     def _send(self, endpoint: str, payload: dict[str, Any]) -> SendResult:
         if not payload["number"]:
             raise RecipientError("The recipient has no phone number", code="no_recipient")
-        data = self._json("POST", f"/message/{endpoint}/{self._name()}", json=payload)
+        data = self._json("POST", f"/message/{endpoint}/{self._name()}", json=payload, delivers=True)
         message_id = _get(data.get("key"), "id")
         if not message_id:
             raise RecipientError("The WhatsApp gateway returned no message id",
@@ -258,7 +259,7 @@ class GatewayProvider(BaseProvider):
                 raise
             log.info("Gateway %s %s answered %s; treating as done", method, path, exc.http_status)
 
-    def _request(self, method: str, path: str, *, admin: bool = False,
+    def _request(self, method: str, path: str, *, admin: bool = False, delivers: bool = False,
                  **kwargs: Any) -> httpx.Response:
         client = self._client or shared_http.get_client()
         # Instance-scoped calls prefer the instance token so a leaked row exposes one
@@ -268,6 +269,10 @@ class GatewayProvider(BaseProvider):
             response = client.request(method, self.base_url + path,
                                       headers={"apikey": key}, **kwargs)
         except httpx.TransportError as exc:
+            if delivers and not isinstance(exc, NOT_SENT):  # the message may be on its way: never resent
+                raise MaybeSent(f"WhatsApp gateway at {self._shown_url} did not answer ({type(exc).__name__}) "
+                                "after the message was sent, so it may have been received",
+                                code="no_answer", details=type(exc).__name__) from None
             kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
             raise RetryableError(f"WhatsApp gateway {kind} at {self._shown_url}",
                                  code="timeout" if kind == "timed out" else "unreachable",

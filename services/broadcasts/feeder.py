@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import Integer, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.enums import BroadcastStatus, MessageOrigin, RecipientState
 from extensions import db, get_redis
@@ -91,25 +92,29 @@ def _refusal(channel, broadcast: Broadcast) -> str | None:
 
 
 def _room(broadcast_id: int, channel) -> int:
-    """How many more recipients to hand over: ~2 s of sends, less what is still waiting in the outbox."""
+    """How many more recipients to hand over: ~2 s of sends, less the broadcast messages still queued.
+
+    Counted over the workspace's queued broadcast messages (one channel, one pace), not joined to this
+    broadcast's recipients: that join went row by row once the broadcast had thousands on their way.
+    """
     rate = rate_for(capabilities_for(channel.kind), channel.rate_per_second)[0]
     ahead = min(BATCH_CAP, max(1, int(rate * AHEAD_SECONDS)))
-    waiting = db.session.scalar(
-        select(func.count(BroadcastRecipient.id))
-        .join(Message, and_(Message.id == BroadcastRecipient.message_id,
-                            Message.tenant_id == BroadcastRecipient.tenant_id))
-        .where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.state == RecipientState.SENDING,
-               Message.status == "queued")) or 0
+    waiting = db.session.scalar(select(func.count(Message.id)).where(
+        Message.status == "queued", Message.origin == MessageOrigin.BROADCAST)) or 0
     return ahead - waiting
 
 
 def _claim(broadcast_id: int, limit: int) -> list[tuple[int, int]]:
     """Move the next `limit` queued recipients to sending; returns (recipient id, contact id) of those won."""
     recipient = BroadcastRecipient
-    nxt = (select(recipient.id).where(recipient.broadcast_id == broadcast_id, recipient.state == RecipientState.QUEUED)
-           .order_by(recipient.id).limit(limit).with_for_update(skip_locked=True))
+    # Picked first, then moved by id (not UPDATE ... IN (locking sub-select), which may rerun per row).
+    picked = db.session.scalars(
+        select(recipient.id).where(recipient.broadcast_id == broadcast_id, recipient.state == RecipientState.QUEUED)
+        .order_by(recipient.id).limit(limit).with_for_update(skip_locked=True)).all()
+    if not picked:
+        return []
     rows = db.session.execute(
-        update(recipient).where(recipient.id.in_(nxt), recipient.state == RecipientState.QUEUED)
+        update(recipient).where(recipient.id.in_(picked), recipient.state == RecipientState.QUEUED)
         .values(state=RecipientState.SENDING, claimed_at=utcnow())
         .returning(recipient.id, recipient.contact_id).execution_options(synchronize_session=False)).all()
     return sorted((rid, cid) for rid, cid in rows)
@@ -138,13 +143,25 @@ def _hand_over(broadcast: Broadcast, channel, claimed: list[tuple[int, int]]) ->
     message_ids = insert_queued(channel, rows, origin=MessageOrigin.BROADCAST)
     recipient = BroadcastRecipient
     if sending:
-        db.session.execute(update(recipient).where(recipient.id.in_(sending))
-                           .values(message_id=case(dict(zip(sending, message_ids, strict=True)), value=recipient.id))
-                           .execution_options(synchronize_session=False))
+        _link_messages(sending, message_ids)
     for reason, ids in skipped.items():
         db.session.execute(update(recipient).where(recipient.id.in_(ids))
                            .values(state=RecipientState.SKIPPED, reason=reason)
                            .execution_options(synchronize_session=False))
+
+
+def _link_messages(recipient_ids: list[int], message_ids: list[int]) -> None:
+    """Record each recipient's new message in one UPDATE."""
+    recipient = BroadcastRecipient
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Joined to the pairs as arrays: a CASE with a branch per recipient costs a comparison per branch per row.
+        pairs = func.unnest(literal(recipient_ids, ARRAY(Integer)), literal(message_ids, ARRAY(Integer))) \
+            .table_valued("recipient_id", "message_id").render_derived()
+        stmt = update(recipient).where(recipient.id == pairs.c.recipient_id).values(message_id=pairs.c.message_id)
+    else:
+        stmt = update(recipient).where(recipient.id.in_(recipient_ids)).values(
+            message_id=case(dict(zip(recipient_ids, message_ids, strict=True)), value=recipient.id))
+    db.session.execute(stmt.execution_options(synchronize_session=False))
 
 
 def _why_not(contact: Contact | None, channel, text_only_in_window: bool) -> str | None:

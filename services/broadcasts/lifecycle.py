@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
@@ -33,6 +33,10 @@ FEEDER_KEY = "messagehub:broadcast-feeder:{tenant_id}:{broadcast_id}"
 FEEDER_TTL = 30
 EDITABLE = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
 UNKNOWN_RECIPIENT = "May have been delivered, not resent. " + UNKNOWN_REASON
+# A message's final status -> its recipient's state; recipients are settled this many at a time.
+FINAL = {"sent": RecipientState.SENT, "delivered": RecipientState.SENT, "read": RecipientState.SENT,
+         "failed": RecipientState.FAILED, "unknown": RecipientState.UNKNOWN}
+SETTLE_CHUNK = 1000
 
 
 def local_to_utc(day: str, at: str, tz: ZoneInfo) -> datetime:
@@ -192,22 +196,32 @@ def retry_failed(broadcast: Broadcast) -> int:
 
 
 def settle(broadcast_id: int) -> None:
-    """Give recipients whose message is final that outcome: sent (delivered and read too), failed, unknown."""
+    """Give recipients whose message is final that outcome: sent (delivered and read too), failed, unknown.
+
+    Read in three plain steps (the recipients on their way, their messages by id, an UPDATE by id per
+    outcome) rather than one UPDATE with correlated sub-selects, which the planner could turn into a
+    scan of the workspace's messages per recipient.
+    """
     recipient = BroadcastRecipient
-    outcomes = (
-        (RecipientState.SENT, ("sent", "delivered", "read"), {"sent_at": _of_message(Message.sent_at)}),
-        (RecipientState.FAILED, ("failed",), {"reason": _of_message(Message.error_title)}),
-        (RecipientState.UNKNOWN, ("unknown",), {"reason": UNKNOWN_RECIPIENT}),
-    )
-    for state, statuses, values in outcomes:
-        final = select(Message.id).where(Message.id == recipient.message_id, Message.status.in_(statuses)).exists()
-        db.session.execute(update(recipient).where(recipient.broadcast_id == broadcast_id,
-                                                   recipient.state == RecipientState.SENDING, final)
-                           .values(state=state, **values).execution_options(synchronize_session=False))
-
-
-def _of_message(column):
-    return select(column).where(Message.id == BroadcastRecipient.message_id).scalar_subquery()
+    on_way = db.session.execute(select(recipient.id, recipient.message_id).where(
+        recipient.broadcast_id == broadcast_id, recipient.state == RecipientState.SENDING,
+        recipient.message_id.is_not(None))).all()
+    for start in range(0, len(on_way), SETTLE_CHUNK):
+        of_message = {message_id: recipient_id for recipient_id, message_id in on_way[start:start + SETTLE_CHUNK]}
+        outcomes: dict[str, dict[int, Any]] = {}
+        for message_id, status, sent_at, error in db.session.execute(
+                select(Message.id, Message.status, Message.sent_at, Message.error_title)
+                .where(Message.id.in_(list(of_message)), Message.status.in_(list(FINAL)))):
+            state = FINAL[status]
+            value = sent_at if state == RecipientState.SENT else error if state == RecipientState.FAILED \
+                else UNKNOWN_RECIPIENT
+            outcomes.setdefault(state, {})[of_message[message_id]] = value
+        for state, values in outcomes.items():
+            column = "sent_at" if state == RecipientState.SENT else "reason"
+            db.session.execute(update(recipient).where(recipient.id.in_(list(values)),
+                                                       recipient.state == RecipientState.SENDING)
+                               .values(state=state, **{column: case(values, value=recipient.id)})
+                               .execution_options(synchronize_session=False))
 
 
 def unfinished(broadcast_id: int) -> int:

@@ -78,18 +78,24 @@ def parse_query(args) -> tuple[str | None, int | None, int | None]:
 def recipients(broadcast: Broadcast, state: str | None = None, after: int | None = None,
                before: int | None = None, size: int = PAGE_SIZE) -> RecipientPage:
     """A page of recipients in `state` (all when None) after or before a recipient id, in id order."""
+    # The page's ids first, from the recipients (and their messages' status) alone, then its rows with
+    # names: joined to contacts up front, a filtered page read and hashed the workspace's contacts.
+    picking = select(BroadcastRecipient.id).outerjoin(Message, _JOIN).where(
+        BroadcastRecipient.broadcast_id == broadcast.id)
+    if state:
+        picking = picking.where(_condition(state))
+    backwards = before is not None
+    if backwards:
+        picking = picking.where(BroadcastRecipient.id < before).order_by(BroadcastRecipient.id.desc())
+    else:
+        picking = picking.where(BroadcastRecipient.id > (after or 0)).order_by(BroadcastRecipient.id)
+    ids = db.session.scalars(picking.limit(size + 1)).all()  # one more says whether there is a page beyond
     stmt = (select(BroadcastRecipient, Contact.name, Contact.phone, Message.status, Message.error_title)
             .join(Contact, and_(Contact.id == BroadcastRecipient.contact_id,
                                 Contact.tenant_id == BroadcastRecipient.tenant_id))
-            .outerjoin(Message, _JOIN).where(BroadcastRecipient.broadcast_id == broadcast.id))
-    if state:
-        stmt = stmt.where(_condition(state))
-    backwards = before is not None
-    if backwards:
-        stmt = stmt.where(BroadcastRecipient.id < before).order_by(BroadcastRecipient.id.desc())
-    else:
-        stmt = stmt.where(BroadcastRecipient.id > (after or 0)).order_by(BroadcastRecipient.id)
-    found = db.session.execute(stmt.limit(size + 1)).all()  # one more says whether there is a page beyond
+            .outerjoin(Message, _JOIN).where(BroadcastRecipient.id.in_(ids))
+            .order_by(BroadcastRecipient.id.desc() if backwards else BroadcastRecipient.id))
+    found = db.session.execute(stmt).all() if ids else []
     more, found = len(found) > size, found[:size]
     if backwards:
         found.reverse()

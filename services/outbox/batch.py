@@ -92,12 +92,14 @@ def _claim(tenant_id: int, limit: int, own: int | None) -> list[int]:
     """Move up to `limit` due queued bulk messages to sending, `own` first; returns the ids this run won."""
     due = _due(tenant_id)
     first = case((Message.id == own, 0), else_=1) if own is not None else Message.id
-    nxt = (select(Message.id).where(*due).order_by(first, Message.id).limit(limit)
-           .with_for_update(skip_locked=True))
+    # Picked first, then moved by id: as one UPDATE ... WHERE id IN (locking sub-select) the planner may
+    # run the sub-select again for every queued row (seconds at a few thousand queued messages).
+    picked = db.session.scalars(select(Message.id).where(*due).order_by(first, Message.id).limit(limit)
+                                .with_for_update(skip_locked=True)).all()
     claimed = db.session.scalars(
-        update(Message).where(Message.id.in_(nxt), Message.status == "queued")
+        update(Message).where(Message.id.in_(picked), Message.status == "queued")
         .values(status="sending", sending_started_at=utcnow(), next_attempt_at=None)
-        .returning(Message.id).execution_options(synchronize_session=False)).all()
+        .returning(Message.id).execution_options(synchronize_session=False)).all() if picked else []
     db.session.commit()
     return sorted(claimed, key=lambda mid: (mid != own, mid))
 

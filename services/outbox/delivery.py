@@ -267,6 +267,10 @@ def _after_error(tenant_id: int, message_id: int, exc: Exception) -> str:
     message.attempts += 1  # a provider call was made; attempts are counted with their outcome
     if isinstance(exc, OSError):
         fail(message, f"The attachment could not be read: {exc}")
+    elif exc.action is ErrorAction.UNKNOWN:
+        # The request may have reached WhatsApp (no answer in time): unknown, never resent automatically.
+        message.status, message.sending_started_at = "unknown", None
+        message.error_title = batch.MAYBE_SENT.format(detail=exc.message)
     elif exc.action is ErrorAction.PAUSE_CHANNEL:
         pause_channel(get_channel(), exc.message)
         fail(message, f"Sending paused: {exc.message}", exc.code)

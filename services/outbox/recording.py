@@ -10,7 +10,7 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from extensions import db, get_redis
 from models import Message
@@ -60,14 +60,13 @@ def record_sent(tenant_id: int, sent: dict[int, str]) -> dict[int, str]:
 
 
 def _write_sent(sent: dict[int, str], now) -> None:
-    """One transaction for the batch; each row keeps its own guard."""
-    for message_id, provider_message_id in sent.items():
-        db.session.execute(
-            update(Message).where(Message.id == message_id, Message.status.in_(("sending", "unknown")))
-            .values(provider_message_id=provider_message_id, status="sent", error_title=None,
-                    sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None,
-                    attempts=Message.attempts + 1)
-            .execution_options(synchronize_session=False))
+    """One UPDATE for the batch (a round trip per flush, not per message); each row keeps its own guard."""
+    ids = list(sent)
+    db.session.execute(
+        update(Message).where(Message.id.in_(ids), Message.status.in_(("sending", "unknown")))
+        .values(provider_message_id=case(sent, value=Message.id), status="sent", error_title=None,
+                sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None, attempts=Message.attempts + 1)
+        .execution_options(synchronize_session=False))
     db.session.commit()
 
 

@@ -51,6 +51,7 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self.down: str | None = None            # None, "error" (HTTP 500) or "refuse"
         self._failures: list[_Failure] = []
+        self._late: list[float] = []            # answer delays for the next requests (answer_late)
         self._lock = threading.Lock()
         self._httpd: _BusyServer | None = None
         self._thread: threading.Thread | None = None
@@ -106,6 +107,11 @@ class FakeServer:
         """Answer the next `count` requests with `status` (and a provider error body)."""
         with self._lock:
             self._failures.append(_Failure(status, error_code, count, retry_after, extra))
+
+    def answer_late(self, seconds: float, count: int = 1) -> None:
+        """Handle the next `count` requests at once but answer each `seconds` late (beyond a client's timeout)."""
+        with self._lock:
+            self._late.extend([seconds] * count)
 
     def _take_failure(self) -> _Failure | None:
         with self._lock:
@@ -165,6 +171,10 @@ class FakeServer:
                      headers)
         else:
             reply = self.route(request)
+        with self._lock:
+            late = self._late.pop(0) if self._late else 0.0
+        if late:
+            time.sleep(late)  # the request took effect (a message was accepted); only its answer is late
         self._write(handler, *reply)
 
     @staticmethod

@@ -6,7 +6,7 @@ import pytest
 
 import whatsapp.http as shared_http
 from tests.fakes import FakeGraphAPI
-from whatsapp.base import ChannelError, ConnectionState, ErrorAction, RecipientError, RetryableError
+from whatsapp.base import ChannelError, ConnectionState, ErrorAction, MaybeSent, RecipientError, RetryableError
 from whatsapp.cloud import CloudProvider
 
 from .conftest import PHONE_ID, TOKEN, WABA_ID
@@ -178,14 +178,22 @@ def test_token_echoed_by_graph_is_scrubbed(cloud, graph):
     assert "[redacted]" in info.value.details
 
 
-def test_timeout_is_retryable():
+def test_timeout_is_retryable_unless_a_message_may_have_left():
     with FakeGraphAPI(latency=0.4) as slow, httpx.Client(timeout=httpx.Timeout(0.1)) as client:
         slow.add_phone_number(PHONE_ID, TOKEN, waba_id=WABA_ID)
         provider = CloudProvider(PHONE_ID, WABA_ID, TOKEN, base_url=slow.url,
                                  api_version=slow.api_version, client=client)
         with pytest.raises(RetryableError) as info:
-            provider.send_text(CUSTOMER, "hi")
-    assert info.value.code == "timeout"
+            provider.status()
+        assert info.value.code == "timeout"
+        with pytest.raises(RetryableError) as info:  # an upload sent twice delivers nothing twice
+            provider.upload_media(b"\x89PNG", "image/png", "a.png")
+        assert info.value.code == "timeout"
+        for send in (lambda: provider.send_text(CUSTOMER, "hi"),
+                     lambda: provider.send_media(CUSTOMER, "image", media_id="123")):
+            with pytest.raises(MaybeSent) as maybe:
+                send()
+            assert maybe.value.action is ErrorAction.UNKNOWN and maybe.value.code == "no_answer"
 
 
 def test_unreachable_and_5xx_html_are_retryable(cloud, graph):

@@ -15,6 +15,7 @@ from whatsapp.base import (
     ConnectionState,
     ErrorAction,
     InboundMessage,
+    MaybeSent,
     RecipientError,
     RetryableError,
     StatusUpdate,
@@ -157,6 +158,10 @@ def test_number_not_on_whatsapp_fails_the_message(linked, gateway):
 
 def test_gateway_down_is_retryable(linked, gateway):
     gateway.go_down("refuse")
+    # A kept-alive connection dropped unanswered: the gateway may have taken the send, so it is not retried...
+    with pytest.raises(MaybeSent):
+        linked.send_text(CUSTOMER, "hi")
+    # ...while a refused connection means nothing left: retryable.
     with pytest.raises(RetryableError) as info:
         linked.send_text(CUSTOMER, "hi")
     assert info.value.message == f"WhatsApp gateway unreachable at {gateway.url}"
@@ -175,6 +180,14 @@ def test_gateway_timeout_is_retryable():
         with pytest.raises(RetryableError) as info:
             provider.status()
     assert info.value.code == "timeout" and slow.url in info.value.message
+
+
+def test_gateway_send_timeout_may_have_sent():
+    with FakeGateway(GATEWAY_KEY, latency=0.4) as slow, httpx.Client(timeout=httpx.Timeout(0.1)) as client:
+        provider = GatewayProvider(slow.url, GATEWAY_KEY, INSTANCE, client=client)
+        with pytest.raises(MaybeSent) as info:
+            provider.send_text("15551234567", "hi")
+    assert info.value.action is ErrorAction.UNKNOWN and "may have been received" in info.value.message
 
 
 def test_wrong_api_key_pauses_channel(gateway, http_client):
