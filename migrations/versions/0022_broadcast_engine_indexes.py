@@ -6,14 +6,14 @@ earlier broadcast's recipients (100,000 rows skipped for a workspace's second 10
 or read and sort the whole broadcast. (tenant_id, broadcast_id, id) hands over the page's rows in order.
 
 Revision ID: 0022
-Revises: 0016
+Revises: 0020
 Create Date: 2026-11-23 17:30:00
 
 """
 from alembic import op
 
 revision = '0022'
-down_revision = '0016'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
