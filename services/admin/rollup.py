@@ -1,20 +1,26 @@
 """The usage rollup behind the admin tenants list: grouped counts written per workspace, never per page view.
 
-`usage_days` holds each workspace's messages per UTC day; a run rewrites only yesterday and today (older days
-do not change), then rewrites `tenant_stats` from it, the last 24 hours and the contacts table.
+`usage_days` holds each workspace's messages per UTC day (by direction and outbound status) and its customer
+turns with their answer times (services/response_times). A run rewrites only the last RECENT_DAYS days: older
+days no longer change, except for a receipt or an answer arriving more than a week late, which is left out.
+Then it rewrites `tenant_stats` from it, the last 24 hours and the contacts table.
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import Select, case, delete, func, insert, select
+from sqlalchemy import Select, and_, case, delete, func, insert, select
 
 from extensions import db
 from models import Channel, Contact, Message, Tenant, TenantStats, UsageDay
 from models.base import utcnow
 from models.tenancy import unscoped
+from services.response_times import DayFigures, daily_figures
 
 DAYS = 30
+# Days rewritten per run. A week, not just today: answers (and delivery receipts) keep arriving for days after
+# a customer wrote, and a turn answered after its day was frozen would count as unanswered forever.
+RECENT_DAYS = 7
 
 
 def _day_start(day) -> datetime:
@@ -23,25 +29,41 @@ def _day_start(day) -> datetime:
 
 def _message_counts(since: datetime, until: datetime) -> dict[int, tuple[int, int, int]]:
     """{tenant id: (sent, received, failed)} for messages created in [since, until)."""
-    out = case((Message.direction == Message.OUTBOUND, 1), else_=0)
-    inbound = case((Message.direction != Message.OUTBOUND, 1), else_=0)
-    failed = case((Message.status == "failed", 1), else_=0)
+    return {tenant: counts[:3] for tenant, counts in _counts_by_status(since, until).items()}
+
+
+def _counts_by_status(since: datetime, until: datetime) -> dict[int, tuple[int, ...]]:
+    """{tenant id: (sent, received, failed, queued, delivered, read)} for messages created in [since, until)."""
+    outbound = Message.direction == Message.OUTBOUND
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
     rows = db.session.execute(
-        select(Message.tenant_id, func.sum(out), func.sum(inbound), func.sum(failed))
+        select(Message.tenant_id, count(outbound), count(~outbound), count(Message.status == "failed"),
+               *(count(and_(outbound, Message.status == status)) for status in ("queued", "delivered", "read")))
         .where(Message.created_at >= since, Message.created_at < until).group_by(Message.tenant_id))
-    return {tenant: (int(s or 0), int(r or 0), int(f or 0)) for tenant, s, r, f in rows}
+    return {tenant: tuple(int(n or 0) for n in numbers) for tenant, *numbers in rows}
 
 
 def roll_up_days(now: datetime | None = None) -> int:
-    """Rewrite yesterday's and today's rows of usage_days; returns how many were written."""
+    """Rewrite the last RECENT_DAYS days' rows of usage_days; returns how many were written."""
     now = now or utcnow()
+    first = now.date() - timedelta(days=RECENT_DAYS - 1)
     written = 0
     with unscoped():
-        for day in (now.date() - timedelta(days=1), now.date()):
-            counts = _message_counts(_day_start(day), _day_start(day + timedelta(days=1)))
-            db.session.execute(delete(UsageDay).where(UsageDay.day == day))
-            rows = [{"tenant_id": t, "day": day, "sent": s, "received": r, "failed": f}
-                    for t, (s, r, f) in counts.items()]
+        responses = daily_figures(first, now)
+        db.session.execute(delete(UsageDay).where(UsageDay.day >= first, UsageDay.day <= now.date()))
+        for offset in range(RECENT_DAYS):
+            day = first + timedelta(days=offset)
+            counts = _counts_by_status(_day_start(day), _day_start(day + timedelta(days=1)))
+            rows = []
+            for tenant in counts.keys() | {t for t, d in responses if d == day}:
+                numbers = counts.get(tenant, (0,) * 6)
+                rows.append({"tenant_id": tenant, "day": day,
+                             **dict(zip(("sent", "received", "failed", "queued", "delivered", "read"), numbers,
+                                        strict=True)),
+                             **responses.get((tenant, day), DayFigures()).columns()})
             if rows:
                 db.session.execute(insert(UsageDay), rows)
             written += len(rows)
