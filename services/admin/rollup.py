@@ -46,15 +46,16 @@ def _counts_by_status(since: datetime, until: datetime) -> dict[int, tuple[int, 
     return {tenant: tuple(int(n or 0) for n in numbers) for tenant, *numbers in rows}
 
 
-def roll_up_days(now: datetime | None = None) -> int:
-    """Rewrite the last RECENT_DAYS days' rows of usage_days; returns how many were written."""
+def roll_up_days(now: datetime | None = None, days: int = RECENT_DAYS) -> int:
+    """Rewrite the last `days` days' rows of usage_days (more than RECENT_DAYS only to fill in history, as
+    `flask usage-rollup --days N` does after an upgrade); returns how many were written."""
     now = now or utcnow()
-    first = now.date() - timedelta(days=RECENT_DAYS - 1)
+    first = now.date() - timedelta(days=days - 1)
     written = 0
     with unscoped():
         responses = daily_figures(first, now)
         db.session.execute(delete(UsageDay).where(UsageDay.day >= first, UsageDay.day <= now.date()))
-        for offset in range(RECENT_DAYS):
+        for offset in range(days):
             day = first + timedelta(days=offset)
             counts = _counts_by_status(_day_start(day), _day_start(day + timedelta(days=1)))
             rows = []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Contact, Message, UsageDay
+from models.base import utcnow
 from models.tenancy import unscoped
 from models.tenant_stats import WAIT_COLUMNS, WAIT_EDGES
 from services.admin.rollup import RECENT_DAYS, roll_up_days
@@ -139,3 +140,18 @@ def test_the_median_lies_in_the_bucket_of_the_exact_one():
         low = WAIT_EDGES[bucket - 1] if bucket else 0
         high = WAIT_EDGES[bucket] if bucket < len(WAIT_EDGES) else low
         assert low <= median_from_waits(waits) <= high, (exact, median_from_waits(waits))
+
+
+def test_flask_usage_rollup_fills_in_older_days(app, create_user, in_tenant):
+    from datetime import timedelta as days
+
+    user = create_user()
+    long_ago = utcnow() - days(days=20)
+    with in_tenant(user.tenant_id):
+        ana = make_contact(name="Ana")
+        msg(ana, "in", long_ago)
+        msg(ana, "out", long_ago + days(minutes=5), status="read")
+    result = app.test_cli_runner().invoke(args=["usage-rollup", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    row = day_row(app, user.tenant_id, long_ago.date())
+    assert (row["turns"], row["answered"], row["sent"]) == (1, 1, 1)
