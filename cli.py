@@ -128,7 +128,7 @@ def usage_rollup(days: int) -> None:
     that adds rollup figures, so older days have them too."""
     from services.admin.rollup import refresh_stats, roll_up_days
 
-    written = roll_up_days(days=days)
+    written = roll_up_days(days=days, count_days=days)
     refresh_stats()
     db.session.commit()
     click.echo(f"{written} workspace-days rewritten.")

@@ -144,7 +144,8 @@ def main() -> int:
 
     with app.app_context():
         started = time.perf_counter()
-        written = roll_up_days(days=60)  # `flask usage-rollup`: every day of the data, as after an upgrade
+        # `flask usage-rollup`: every day of the data, as after an upgrade
+        written = roll_up_days(days=60, count_days=60)
         db.session.commit()
         print(f"usage rollup history (once): {written:,} workspace-days in {time.perf_counter() - started:.0f} s",
               flush=True)

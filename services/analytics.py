@@ -13,7 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Broadcast, BroadcastRecipient, Contact, Message, UsageDay
+from models import Broadcast, BroadcastRecipient, Contact, Message
 from models.base import utcnow
 from services.errors import Invalid
 
@@ -95,29 +95,6 @@ def messages_over_time(span: Range) -> Series:
             continue
         key = status if direction == Message.OUTBOUND and status in series else "received"
         series[key][position] += number
-    return Series(labels, series)
-
-
-def messages_over_time_rolled_up(span: Range) -> Series:
-    """messages_over_time read from the usage rollup (every workspace in scope: the platform's chart), as of
-    the last run: a few rows per workspace and day instead of every message."""
-    rows = db.session.execute(
-        select(UsageDay.day, func.sum(UsageDay.received), func.sum(UsageDay.sent), func.sum(UsageDay.failed),
-               func.sum(UsageDay.queued), func.sum(UsageDay.delivered), func.sum(UsageDay.read))
-        .where(UsageDay.day >= span.since, UsageDay.day <= span.until).group_by(UsageDay.day))
-    labels = [d.isoformat() for d in span.days]
-    index = {d: n for n, d in enumerate(labels)}
-    series = {"received": [0] * len(labels), **{status: [0] * len(labels) for status in STATUSES}}
-    for raw_day, received, sent, failed, queued, delivered, read in rows:
-        position = index.get(as_date(raw_day).isoformat())
-        if position is None:
-            continue
-        received, sent, failed, queued, delivered, read = (int(n or 0) for n in
-                                                           (received, sent, failed, queued, delivered, read))
-        # `sent` counts every outbound message; the "sent" line is those not yet further along (or failed).
-        for key, number in (("received", received), ("queued", queued), ("delivered", delivered), ("read", read),
-                            ("failed", failed), ("sent", sent - queued - delivered - read - failed)):
-            series[key][position] += number
     return Series(labels, series)
 
 

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func, or_, select
 
 from extensions import db
-from models import Message, UsageDay
+from models import Message, PlatformDay, UsageDay
 from models.tenant_stats import WAIT_COLUMNS, WAIT_EDGES
-from services.analytics import Range, as_date, human_duration, utc_day
+from services.analytics import STATUSES, Range, Series, as_date, human_duration, utc_day
 
 # A reply by a person (not an automatic confirmation or a broadcast) answers a customer.
 REPLY_ORIGINS = ("inbox",)
@@ -116,13 +116,47 @@ def median_from_waits(waits: list[int]) -> float | None:
     return None
 
 
+def _sums(*columns) -> list:
+    return [func.coalesce(func.sum(column), 0) for column in columns]
+
+
 def summed(since: date, until: date) -> tuple[int, int, list[int]]:
     """Turns, answered and wait buckets summed over [since, until] in the current scope (or the platform)."""
-    columns = [UsageDay.turns, UsageDay.answered, *(getattr(UsageDay, name) for name in WAIT_COLUMNS)]
-    row = db.session.execute(select(*(func.coalesce(func.sum(c), 0) for c in columns))
+    row = db.session.execute(select(*_sums(UsageDay.turns, UsageDay.answered, *_wait_columns()))
                              .where(UsageDay.day >= since, UsageDay.day <= until)).one()
     values = [int(v) for v in row]
     return values[0], values[1], values[2:]
+
+
+def _wait_columns():
+    return [getattr(UsageDay, name) for name in WAIT_COLUMNS]
+
+
+def rolled_up(span: Range) -> tuple[Series, dict]:
+    """The platform's messages per day by status and direction, and its response figures, read from
+    platform_days (a row per day, every workspace summed by the rollup), as of the last rollup."""
+    counts = ("received", "sent", "failed", "queued", "delivered", "read")
+    rows = db.session.execute(
+        select(PlatformDay.day, *(getattr(PlatformDay, name) for name in (*counts, "turns", "answered")),
+               *(getattr(PlatformDay, name) for name in WAIT_COLUMNS))
+        .where(PlatformDay.day >= span.since, PlatformDay.day <= span.until))
+    labels = [d.isoformat() for d in span.days]
+    index = {d: n for n, d in enumerate(labels)}
+    series = {"received": [0] * len(labels), **{status: [0] * len(labels) for status in STATUSES}}
+    total = answered = 0
+    waits = [0] * len(WAIT_COLUMNS)
+    for raw_day, *numbers in rows:
+        received, sent, failed, queued, delivered, read, turns, done, *buckets = (int(n) for n in numbers)
+        total, answered = total + turns, answered + done
+        waits = [a + b for a, b in zip(waits, buckets, strict=True)]
+        position = index.get(as_date(raw_day).isoformat())
+        if position is None:
+            continue
+        # `sent` counts every outbound message; the "sent" line is those not yet further along (or failed).
+        for key, number in (("received", received), ("queued", queued), ("delivered", delivered), ("read", read),
+                            ("failed", failed), ("sent", sent - queued - delivered - read - failed)):
+            series[key][position] += number
+    return Series(labels, series), _figures(total, answered, waits)
 
 
 def responsiveness(span: Range) -> dict:
@@ -131,7 +165,10 @@ def responsiveness(span: Range) -> dict:
 
     In a workspace's scope its own days are summed; unscoped (admin code), every workspace's.
     """
-    total, answered, waits = summed(span.since, span.until)
+    return _figures(*summed(span.since, span.until))
+
+
+def _figures(total: int, answered: int, waits: list[int]) -> dict:
     median = median_from_waits(waits)
     return {"turns": total, "answered": answered, "rate": round(100 * answered / total) if total else None,
             "median_seconds": median, "median_text": human_duration(median) if median is not None else None}

@@ -11,12 +11,11 @@ from services.analytics import (
     broadcast_performance,
     date_range,
     messages_over_time,
-    messages_over_time_rolled_up,
     opt_outs,
 )
 from services.deals.analytics import pipeline_value_by_stage, won_value
 from services.errors import Invalid
-from services.response_times import responsiveness
+from services.response_times import responsiveness, rolled_up
 
 
 def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict, int]:
@@ -33,11 +32,10 @@ def analytics_context(form: RangeForm, *, platform: bool = False) -> tuple[dict,
         span = None
     if span is None:
         return {"form": form, "span": None}, REFUSED
-    per_day = messages_over_time_rolled_up if platform else messages_over_time
-    return {"form": form, "span": span, "messages": per_day(span), "opt_outs": opt_outs(span),
+    messages, responses = rolled_up(span) if platform else (messages_over_time(span), responsiveness(span))
+    return {"form": form, "span": span, "messages": messages, "opt_outs": opt_outs(span),
             "broadcasts": broadcast_performance(span), "won": won_value(span),
-            "stages": None if platform else pipeline_value_by_stage(),
-            "responses": responsiveness(span)}, 200
+            "stages": None if platform else pipeline_value_by_stage(), "responses": responses}, 200
 
 
 @bp.get("/")

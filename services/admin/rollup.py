@@ -1,26 +1,33 @@
 """The usage rollup behind the admin tenants list: grouped counts written per workspace, never per page view.
 
 `usage_days` holds each workspace's messages per UTC day (by direction and outbound status) and its customer
-turns with their answer times (services/response_times). A run rewrites only the last RECENT_DAYS days: older
-days no longer change, except for a receipt or an answer arriving more than a week late, which is left out.
+turns with their answer times (services/response_times). A run rewrites the message counts of the last
+COUNT_DAYS days and the response figures of the last RECENT_DAYS: older days no longer change (a receipt more
+than a day late, or an answer more than a week late, is left out).
 Then it rewrites `tenant_stats` from it, the last 24 hours and the contacts table.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, and_, case, delete, func, insert, select
 
 from extensions import db
-from models import Channel, Contact, Message, Tenant, TenantStats, UsageDay
+from models import Channel, Contact, Message, PlatformDay, Tenant, TenantStats, UsageDay
 from models.base import utcnow
 from models.tenancy import unscoped
+from models.tenant_stats import PLATFORM_COUNTS, WAIT_COLUMNS
+from services.analytics import as_date
 from services.response_times import DayFigures, daily_figures
 
 DAYS = 30
-# Days rewritten per run. A week, not just today: answers (and delivery receipts) keep arriving for days after
-# a customer wrote, and a turn answered after its day was frozen would count as unanswered forever.
+# Days whose response figures each run rewrites. A week, not just today: answers keep arriving for days after a
+# customer wrote, and a turn answered after its day was frozen would count as unanswered forever.
 RECENT_DAYS = 7
+# Days whose message counts each run rewrites (a count per day by status; receipts after that are left out):
+# counting is a pass over the day's messages, so only today and yesterday pay it.
+COUNT_DAYS = 2
+COUNTS = ("sent", "received", "failed", "queued", "delivered", "read")
 
 
 def _day_start(day) -> datetime:
@@ -46,29 +53,44 @@ def _counts_by_status(since: datetime, until: datetime) -> dict[int, tuple[int, 
     return {tenant: tuple(int(n or 0) for n in numbers) for tenant, *numbers in rows}
 
 
-def roll_up_days(now: datetime | None = None, days: int = RECENT_DAYS) -> int:
-    """Rewrite the last `days` days' rows of usage_days (more than RECENT_DAYS only to fill in history, as
-    `flask usage-rollup --days N` does after an upgrade); returns how many were written."""
+def roll_up_days(now: datetime | None = None, days: int = RECENT_DAYS, count_days: int = COUNT_DAYS) -> int:
+    """Rewrite the last `days` days' rows of usage_days: response figures for each, message counts for the
+    last `count_days` (older days keep theirs). More than the defaults only to fill in history, as `flask
+    usage-rollup --days N` does after an upgrade; returns how many rows were written."""
     now = now or utcnow()
     first = now.date() - timedelta(days=days - 1)
+    counted_from = now.date() - timedelta(days=count_days - 1)
     written = 0
     with unscoped():
         responses = daily_figures(first, now)
+        kept = {(tenant, as_date(day)): tuple(numbers) for tenant, day, *numbers in db.session.execute(
+            select(UsageDay.tenant_id, UsageDay.day, *(getattr(UsageDay, name) for name in COUNTS))
+            .where(UsageDay.day >= first, UsageDay.day < counted_from))}
         db.session.execute(delete(UsageDay).where(UsageDay.day >= first, UsageDay.day <= now.date()))
         for offset in range(days):
             day = first + timedelta(days=offset)
-            counts = _counts_by_status(_day_start(day), _day_start(day + timedelta(days=1)))
-            rows = []
-            for tenant in counts.keys() | {t for t, d in responses if d == day}:
-                numbers = counts.get(tenant, (0,) * 6)
-                rows.append({"tenant_id": tenant, "day": day,
-                             **dict(zip(("sent", "received", "failed", "queued", "delivered", "read"), numbers,
-                                        strict=True)),
-                             **responses.get((tenant, day), DayFigures()).columns()})
+            if day >= counted_from:
+                counts = _counts_by_status(_day_start(day), _day_start(day + timedelta(days=1)))
+            else:
+                counts = {tenant: numbers for (tenant, on), numbers in kept.items() if on == day}
+            rows = [{"tenant_id": tenant, "day": day, **dict(zip(COUNTS, counts.get(tenant, (0,) * 6), strict=True)),
+                     **responses.get((tenant, day), DayFigures()).columns()}
+                    for tenant in counts.keys() | {t for t, d in responses if d == day}]
             if rows:
                 db.session.execute(insert(UsageDay), rows)
             written += len(rows)
+        _sum_platform_days(first, now.date())
     return written
+
+
+def _sum_platform_days(first: date, last: date) -> None:
+    """Rewrite platform_days for [first, last] from every workspace's usage_days (in the database, one statement)."""
+    names = (*PLATFORM_COUNTS, *WAIT_COLUMNS)
+    db.session.execute(delete(PlatformDay).where(PlatformDay.day >= first, PlatformDay.day <= last))
+    db.session.execute(insert(PlatformDay).from_select(
+        ["day", *names],
+        select(UsageDay.day, *(func.sum(getattr(UsageDay, name)) for name in names))
+        .where(UsageDay.day >= first, UsageDay.day <= last).group_by(UsageDay.day)))
 
 
 def refresh_stats(now: datetime | None = None) -> int:

@@ -55,7 +55,10 @@ def test_each_answer_is_counted_in_its_wait_bucket(app, create_user, in_tenant):
         msg(bob, "out", at(0, 10, 2), status="failed")                 # failed: answers nobody
         msg(cy, "in", at(0, 11))
         msg(cy, "out", at(3, 11), status="delivered")         # three days later, still within the week
-    roll_up(app, at(3, 12))
+    roll_up(app, at(0, 23))  # the run that night counts day 0's messages
+    with in_tenant(user.tenant_id):
+        msg(make_contact(name="Late"), "out", at(0, 12), status="read")  # written into day 0 afterwards
+    roll_up(app, at(3, 12))  # three days on: Cy's answer lands; day 0's counts are kept as they were
     row = day_row(app, user.tenant_id, at(0, 0).date())
     assert (row["turns"], row["answered"]) == (3, 2)
     assert row["waits"] == {f"wait_{WAIT_EDGES.index(600) + 1}": 1, f"wait_{WAIT_EDGES.index(259200) + 1}": 1}
