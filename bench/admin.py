@@ -19,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,16 +140,23 @@ def main() -> int:
     build_dataset(args.tenants, args.messages, tmp)
     app = app_as_role(tmp)
 
+    from sqlalchemy import func, select
+
     from extensions import db
-    from services.admin.rollup import refresh_stats, roll_up_days
+    from models import PlatformDay
+    from models.tenancy import unscoped
+    from services.admin.rollup import RECENT_DAYS, refresh_stats, roll_up_days
 
     with app.app_context():
         started = time.perf_counter()
-        # `flask usage-rollup`: every day of the data, as after an upgrade
-        written = roll_up_days(days=60, count_days=60)
-        db.session.commit()
-        print(f"usage rollup history (once): {written:,} workspace-days in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        with unscoped():
+            filled = db.session.scalar(select(func.count(PlatformDay.id)).where(PlatformDay.day < date.today()
+                                                                                - timedelta(days=RECENT_DAYS)))
+        if not filled:  # once per database: `flask usage-rollup` over every day of the data, as after an upgrade
+            written = roll_up_days(days=60, count_days=60)
+            db.session.commit()
+            print(f"usage rollup history (once): {written:,} workspace-days in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
         written = refresh_stats()
         db.session.commit()
