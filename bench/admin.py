@@ -144,14 +144,12 @@ def main() -> int:
 
     from extensions import db
     from models import PlatformDay
-    from models.tenancy import unscoped
     from services.admin.rollup import RECENT_DAYS, refresh_stats, roll_up_days
 
     with app.app_context():
         started = time.perf_counter()
-        with unscoped():
-            filled = db.session.scalar(select(func.count(PlatformDay.id)).where(PlatformDay.day < date.today()
-                                                                                - timedelta(days=RECENT_DAYS)))
+        filled = db.session.scalar(select(func.count(PlatformDay.id)).where(PlatformDay.day < date.today()
+                                                                            - timedelta(days=RECENT_DAYS)))
         if not filled:  # once per database: `flask usage-rollup` over every day of the data, as after an upgrade
             written = roll_up_days(days=60, count_days=60)
             db.session.commit()
