@@ -1,4 +1,5 @@
-"""Command-line tools: `flask create-admin`, `flask seed-demo`, `flask rotate-keys`, `flask webhook-events`."""
+"""Command-line tools: `flask create-admin`, `flask seed-demo`, `flask rotate-keys`, `flask webhook-events`,
+`flask usage-rollup`."""
 from __future__ import annotations
 
 import secrets
@@ -32,6 +33,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(rotate_keys)
     app.cli.add_command(webhook_events)
+    app.cli.add_command(usage_rollup)
 
 
 def _new_password() -> str:
@@ -116,3 +118,17 @@ def webhook_events(rerun: bool) -> None:
         click.echo(f"tenant {tenant_id}: {counts['failed']} failed, {counts['retrying']} retrying")
     if rerun:
         click.echo(f"Queued {rerun_all_tenants()} failed deliveries to run again.")
+
+
+@click.command("usage-rollup")
+@with_appcontext
+@click.option("--days", default=60, show_default=True, help="How many days back to rewrite.")
+def usage_rollup(days: int) -> None:
+    """Rewrite the usage rollup's last DAYS days (the job keeps only the last week current): after an upgrade
+    that adds rollup figures, so older days have them too."""
+    from services.admin.rollup import refresh_stats, roll_up_days
+
+    written = roll_up_days(days=days, count_days=days)
+    refresh_stats()
+    db.session.commit()
+    click.echo(f"{written} workspace-days rewritten.")

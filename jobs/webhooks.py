@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 from jobs.context import app_job, tenant_job
-from models import Channel, WebhookEvent
+from models import Channel, Tenant, WebhookEvent
 from models.base import utcnow
 from models.tenancy import each_tenant
 from services.channels import provider_for
@@ -66,7 +66,7 @@ def drain_webhook_events(tenant_id: int) -> int:
     key = drain_flight(tenant_id)
     done = 0
     if tenant_suspended(tenant_id):
-        # Kept as received; the stale-event sweep processes them once the account is reinstated.
+        # Kept as received; reinstating the account enqueues a drain (services.admin.actions.unsuspend).
         release_flight(key)
         return done
     deadline = time.monotonic() + DRAIN_SECONDS
@@ -105,7 +105,7 @@ def _process(tenant_id: int, event_id: int) -> dict | str | None:
     if event is None or event.processed_at is not None or event.failed_at is not None:
         return None
     if tenant_suspended(tenant_id):
-        return "suspended"  # kept as received; the stale-event sweep processes it once the account is reinstated
+        return "suspended"  # kept as received; reinstating the account processes the backlog
     try:
         channel = db.session.scalar(select(Channel).where(Channel.id == event.channel_id))
         events = provider_for(channel).parse_webhook(json.loads(event.body))
@@ -167,10 +167,16 @@ def _enqueue_retry(tenant_id: int, event_id: int, delay: float) -> None:
 
 
 def _pending(now):
-    """Events stored but not done, whose job is overdue (lost with Redis, or a retry never scheduled)."""
+    """Events stored but not done, whose job is overdue (lost with Redis, or a retry never scheduled).
+
+    A suspended workspace's events are left out: they wait on purpose, and re-queueing them every sweep
+    only to have each job skip them would be work for nothing. Reinstating it enqueues their drain.
+    """
+    suspended = select(Tenant.id).where(Tenant.status == Tenant.SUSPENDED)
     return (WebhookEvent.processed_at.is_(None), WebhookEvent.failed_at.is_(None),
             WebhookEvent.received_at < now - STALE_AFTER,
-            WebhookEvent.next_attempt_at.is_(None) | (WebhookEvent.next_attempt_at < now - STALE_AFTER))
+            WebhookEvent.next_attempt_at.is_(None) | (WebhookEvent.next_attempt_at < now - STALE_AFTER),
+            WebhookEvent.tenant_id.not_in(suspended))
 
 
 @app_job

@@ -17,7 +17,7 @@ from models.tag import Tag
 from models.task import Note, Task
 from models.tenancy import TenantScoped, TenantScopeError, tenant_scope, unscoped
 from models.tenant import Tenant
-from models.tenant_stats import TenantStats, UsageDay
+from models.tenant_stats import PlatformDay, TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
 from models.webhook_subscription import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -27,10 +27,10 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "QuickReply", "ScheduledMessage", "Segment", "Tag", "Tenant", "TenantScopeError", "TenantScoped", "User",
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
-__all__ += ["AuditEvent", "TenantStats", "UsageDay"]
 __all__ += ["DomainEvent"]
 __all__ += ["ContactImport", "ImportRowError"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookSubscription"]
+__all__ += ["AuditEvent", "PlatformDay", "TenantStats", "UsageDay"]
 
 
 def init_app(app) -> None:

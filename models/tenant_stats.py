@@ -41,6 +41,39 @@ class UsageDay(TenantScoped, db.Model):
     sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     received: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Outbound messages by their status at the last rollup (sent counts them all): the platform's chart.
+    queued: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    delivered: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    read: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Customer turns begun this day (an inbound message after our last word) and how many a person answered;
+    # wait_0..wait_N count those answers by how long they took (WAIT_EDGES), so a median over any range of
+    # days and workspaces is a sum of columns, not a pass over the messages.
+    turns: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    answered: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
+class PlatformDay(db.Model):
+    """Every workspace's usage_days summed for one day (no workspace's own: platform admins read it), rewritten
+    by the rollup with them, so the platform's analytics read a row per day, not one per workspace and day."""
+
+    __tablename__ = "platform_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False, unique=True)
+
+
+PLATFORM_COUNTS = ("sent", "received", "failed", "queued", "delivered", "read", "turns", "answered")
+
+# Upper bounds (seconds, exclusive) of the first-response buckets; the last bucket is open-ended. Neighbours
+# differ by at most 2x (1.5x from 3 minutes to a day), which bounds how far a median read from them can be off.
+WAIT_EDGES = (30, 60, 120, 180, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600,
+              28800, 43200, 86400, 172800, 259200, 604800)
+WAIT_COLUMNS = tuple(f"wait_{n}" for n in range(len(WAIT_EDGES) + 1))
+for _name in WAIT_COLUMNS:
+    # Declarative mapping takes columns added after the class body: one per bucket, all alike.
+    setattr(UsageDay, _name, mapped_column(_name, Integer, nullable=False, default=0, server_default="0"))
+for _name in (*PLATFORM_COUNTS, *WAIT_COLUMNS):
+    setattr(PlatformDay, _name, mapped_column(_name, BigInteger, nullable=False, default=0, server_default="0"))
 
 
 # The rollup reads the last two days of every workspace and the overview the last day: by time, not by tenant.

@@ -1,15 +1,15 @@
 """Analytics of the workspace in context (or, run by admin code without a scope, of the whole platform).
 
 Every figure is one grouped query over a date range (at most MAX_DAYS): messages per day by direction and
-status, opt-outs per day, broadcast performance, and the response rate with the median first-response time.
+status, opt-outs per day and broadcast performance. The response rate and median first response are read from
+the usage rollup (services/response_times).
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -20,8 +20,6 @@ from services.errors import Invalid
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 STATUSES = ("queued", "sent", "delivered", "read", "failed")
-# A reply by a person (not an automatic confirmation or a broadcast) answers a customer.
-REPLY_ORIGINS = ("inbox",)
 
 
 @dataclass(frozen=True)
@@ -147,58 +145,6 @@ def broadcast_performance(span: Range, limit: int = 20) -> list[dict]:
         out.append({"id": b.id, "name": b.name, "started_at": b.started_at, "recipients": recipients, "sent": sent,
                     "delivered": got, "read": seen, "failed": lost, "replied": answers})
     return out
-
-
-def _turns(span: Range):
-    """One row per customer turn in the range: (began, answered_at or NULL), for every contact in the scope.
-
-    A turn begins at an inbound message when the contact's previous counted message was not inbound; a person's
-    reply (not failed, not automatic) ends it. Other outbound messages change nothing, so they are left out.
-    """
-    inbound = case((Message.direction != Message.OUTBOUND, 1), else_=0)
-    moves = (select(Message.contact_id, Message.created_at, Message.id, inbound.label("inbound"),
-                    func.lag(inbound, 1, 0).over(partition_by=Message.contact_id,
-                                                 order_by=(Message.created_at, Message.id)).label("before"))
-             .where(Message.created_at >= span.start, Message.created_at < span.end,
-                    or_(Message.direction != Message.OUTBOUND,
-                        and_(Message.origin.in_(REPLY_ORIGINS), Message.status != "failed")))
-             .subquery())
-    begins = case((and_(moves.c.inbound == 1, moves.c.before == 0), 1), else_=0)
-    answer = case((and_(moves.c.inbound == 0, moves.c.before == 1), moves.c.created_at))
-    steps = select(moves.c.contact_id, moves.c.created_at, answer.label("answered_at"),
-                   func.sum(begins).over(partition_by=moves.c.contact_id,
-                                         order_by=(moves.c.created_at, moves.c.id)).label("turn")).subquery()
-    return (select(func.min(steps.c.created_at).label("began"), func.min(steps.c.answered_at).label("answered_at"))
-            .where(steps.c.turn > 0).group_by(steps.c.contact_id, steps.c.turn).subquery())
-
-
-def responsiveness(span: Range) -> dict:
-    """Customer turns in the range (an inbound message after our last word), how many a person answered (a
-    failed or automatic reply answers nobody), and the median time to that first answer (seconds).
-
-    The same statement serves a workspace (in its scope) and the whole platform (unscoped): window functions
-    over the range's messages per contact; on PostgreSQL the median is computed there too.
-    """
-    turns = _turns(span)
-    if db.session.get_bind().dialect.name == "postgresql":
-        delay = func.extract("epoch", turns.c.answered_at - turns.c.began)
-        total, answered, median = db.session.execute(
-            select(func.count(), func.count(turns.c.answered_at),
-                   func.percentile_cont(0.5).within_group(delay))).one()
-        median = float(median) if median is not None else None
-    else:  # the embedded database: fetch the turns and take the median here
-        rows = db.session.execute(select(turns.c.began, turns.c.answered_at)).all()
-        delays = [(_as_utc(done) - _as_utc(began)).total_seconds() for began, done in rows if done is not None]
-        total, answered = len(rows), len(delays)
-        median = statistics.median(delays) if delays else None
-    return {"turns": total, "answered": answered, "rate": round(100 * answered / total) if total else None,
-            "median_seconds": median, "median_text": human_duration(median) if median is not None else None}
-
-
-def _as_utc(value) -> datetime:
-    """A timestamp from an aggregate (SQLite may hand back text) as an aware UTC datetime."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def human_duration(seconds: float) -> str:

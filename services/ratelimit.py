@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
-from collections.abc import Callable
 
 from redis import Redis
 
@@ -103,10 +101,6 @@ return 0
 """
 
 
-class RateLimitTimeout(Exception):
-    """No send slot became free within the allowed time."""
-
-
 def _validate(rate_per_second: float, burst: int, jitter: float) -> None:
     """Raise ValueError for arguments the limiter cannot honour."""
     if isinstance(rate_per_second, bool) or not isinstance(rate_per_second, (int, float)):
@@ -183,24 +177,6 @@ class RateLimiter:
     def next_slot(self, key: str, rate_per_second: float, burst: int = 1) -> float:
         """Seconds until the next free slot, booking nothing."""
         return self.reserve_many(key, rate_per_second, burst, count=1, horizon=FAR_FUTURE, book=False)[0]
-
-    def acquire(self, key: str, rate_per_second: float, burst: int = 1, *, jitter: float = 0.0,
-                timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> float:
-        """Wait until a send slot is reserved and return the seconds waited; raise RateLimitTimeout past `timeout`."""
-        _validate(rate_per_second, burst, jitter)
-        if not (timeout >= 0):
-            raise ValueError("timeout must be >= 0")
-        waited = 0.0
-        while True:
-            wait = self.try_acquire(key, rate_per_second, burst, jitter=jitter)
-            if wait == 0.0:
-                return waited
-            # Fail before sleeping: a worker should not block for a slot it will never take.
-            if waited + wait > timeout:
-                raise RateLimitTimeout(
-                    f"no send slot for {key!r} within {timeout:g}s (next in {wait:.3f}s)")
-            sleep(wait)
-            waited += wait
 
 
 def channel_rate(kind: str, configured: float | None) -> tuple[float, int, float]:

@@ -28,6 +28,11 @@ def _process_after_commit(tenant_id: int) -> None:
     enqueue_after_commit(DRAIN_JOB, tenant_id, queue_name=INBOUND_QUEUE, single_flight=drain_flight(tenant_id))
 
 
+def process_backlog(tenant_id: int) -> None:
+    """Have the tenant's stored events processed once the transaction commits (after a reinstatement)."""
+    _process_after_commit(tenant_id)
+
+
 def store_event(channel_id: int, source: str, body: str) -> int:
     """Store a delivery exactly as received and have it processed once the transaction commits.
 

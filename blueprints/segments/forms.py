@@ -9,6 +9,10 @@ from wtforms import FieldList, Form, FormField, SelectField, SelectMultipleField
 from services.segments import OPERATORS, empty_definition
 
 INPUTS = ("tags", "text", "key", "date", "days")
+# What a row whose condition is chosen still lacks, by its first empty input: the live preview asks for it
+# instead of refusing, since the page previews as soon as a condition is picked, before its inputs are filled.
+STILL_NEEDED = {"tags": "choose a tag", "text": "type the text", "key": "type the custom field's name",
+                "date": "pick a date", "days": "type a number of days"}
 
 
 class ConditionForm(Form):
@@ -71,14 +75,37 @@ def row_index(entry) -> str:
     return entry.name.rsplit("-", 1)[1]
 
 
-def definition_from(form: SegmentForm) -> tuple[dict[str, Any], list[tuple[int, ConditionForm]]]:
-    """The filter a form describes, and (row number, row) of the rows it used (rows without a condition are skipped)."""
+def still_needed(row: ConditionForm) -> str | None:
+    """What a row with a chosen condition still lacks (its first empty input), or None once each is filled."""
+    for name in inputs_of(row.op.data):
+        value = row[name].data
+        if not (value if isinstance(value, list) else str(value or "").strip()):
+            return STILL_NEEDED[name]
+    return None
+
+
+def preview_definition(form: SegmentForm) -> tuple[dict[str, Any], list[tuple[int, ConditionForm]], list[str]]:
+    """definition_from for a preview: rows still being filled in are left out, each with a hint of what to fill."""
+    hints, skip = [], set()
+    for number, entry in enumerate(form.conditions, start=1):
+        needed = still_needed(entry.form)
+        if needed:
+            hints.append(f"Condition {number}: {needed} to include it.")
+            skip.add(number)
+    definition, used = definition_from(form, skip=skip)
+    return definition, used, hints
+
+
+def definition_from(form: SegmentForm, skip: set[int] | frozenset[int] = frozenset()
+                    ) -> tuple[dict[str, Any], list[tuple[int, ConditionForm]]]:
+    """The filter a form describes, and (row number, row) of the rows it used (rows without a condition, and
+    the row numbers in `skip`, are left out)."""
     definition = empty_definition()
     used = []
     for number, entry in enumerate(form.conditions, start=1):
         row = entry.form
         op = row.op.data or ""
-        if not op:
+        if not op or number in skip:
             continue
         operator = OPERATORS.get(op)
         inputs = operator.inputs if operator else ()

@@ -14,6 +14,7 @@ from blueprints.segments.forms import (
     form_data,
     inputs_of,
     prepare,
+    preview_definition,
     put_errors,
     row_index,
 )
@@ -30,13 +31,14 @@ def index():
     return render("segments/index.html", rows=segments_with_counts())
 
 
-def _preview_of(form: SegmentForm) -> tuple[object | None, list[str]]:
-    """The live preview of what the form describes, or the messages explaining why there is none."""
-    definition, used = definition_from(form)
+def _preview_of(form: SegmentForm) -> tuple[object | None, list[str], list[str]]:
+    """The live preview of what the form describes (rows still being filled in left out), or the messages
+    explaining why there is none; and hints naming what those rows still need."""
+    definition, used, hints = preview_definition(form)
     try:
-        return preview(definition), []
+        return preview(definition), [], hints
     except Invalid as exc:
-        return None, put_errors(form, used, exc.errors)
+        return None, put_errors(form, used, exc.errors), hints
 
 
 def _editor(form: SegmentForm, segment: Segment | None):
@@ -63,9 +65,9 @@ def _editor(form: SegmentForm, segment: Segment | None):
                     db.session.commit()
                     flash(f"Segment {saved.name} saved.", "success")
                     return see_other(url_for("segments.index"))
-    shown, problems = _preview_of(form)
+    shown, problems, hints = _preview_of(form)
     return render("segments/form.html", status=status, form=form, segment=segment, preview=shown,
-                  problems=problems, blank=blank_row(tags),
+                  problems=problems, hints=hints, blank=blank_row(tags),
                   row_index=row_index, inputs_of=inputs_of)
 
 
@@ -85,10 +87,16 @@ def edit(segment_id: int):
 
 @bp.post("/preview")
 def live_preview():
-    """The count and first contacts of the filter being edited (htmx swaps it in as the form changes)."""
+    """The count and first contacts of the filter being edited (htmx swaps it in as the form changes).
+
+    A condition picked but not filled in yet is not an error: the page previews 150 ms after each change, so
+    that is the usual state mid-edit. It is left out of the count and named in a hint; only what was filled
+    in wrong is refused.
+    """
     form = prepare(SegmentForm(), all_tags())
-    shown, problems = _preview_of(form)
-    return render("segments/_preview.html", status=REFUSED if problems else 200, preview=shown, problems=problems)
+    shown, problems, hints = _preview_of(form)
+    return render("segments/_preview.html", status=REFUSED if problems else 200, preview=shown, problems=problems,
+                  hints=hints)
 
 
 @bp.post("/<int:segment_id>/delete")

@@ -15,6 +15,7 @@ from services.errors import Invalid
 from services.linking import disconnect_channel
 from services.password_reset import reset_token
 from services.public_url import public_base_url
+from services.webhook_events import process_backlog
 
 QUOTA_MAX = 10_000_000
 
@@ -28,11 +29,13 @@ def suspend(tenant: Tenant) -> None:
 
 
 def unsuspend(tenant: Tenant) -> None:
-    """Reinstate: logging in works again and the stored webhooks are processed by the next sweep."""
+    """Reinstate: logging in works again and the webhooks stored meanwhile are processed (a drain is enqueued
+    once the view commits; events whose retry was due are the stale-event sweep's again)."""
     if not tenant.is_suspended:
         raise Invalid("This workspace is not suspended.")
     tenant.status = Tenant.ACTIVE
     record("admin.tenant_unsuspended", target=tenant, tenant_id=tenant.id)
+    process_backlog(tenant.id)
 
 
 def force_disconnect(tenant: Tenant) -> str:

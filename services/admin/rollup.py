@@ -1,20 +1,33 @@
 """The usage rollup behind the admin tenants list: grouped counts written per workspace, never per page view.
 
-`usage_days` holds each workspace's messages per UTC day; a run rewrites only yesterday and today (older days
-do not change), then rewrites `tenant_stats` from it, the last 24 hours and the contacts table.
+`usage_days` holds each workspace's messages per UTC day (by direction and outbound status) and its customer
+turns with their answer times (services/response_times). A run rewrites the message counts of the last
+COUNT_DAYS days and the response figures of the last RECENT_DAYS: older days no longer change (a receipt more
+than a day late, or an answer more than a week late, is left out).
+Then it rewrites `tenant_stats` from it, the last 24 hours and the contacts table.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, case, delete, func, insert, select
+from sqlalchemy import Select, and_, case, delete, func, insert, select
 
 from extensions import db
-from models import Channel, Contact, Message, Tenant, TenantStats, UsageDay
+from models import Channel, Contact, Message, PlatformDay, Tenant, TenantStats, UsageDay
 from models.base import utcnow
 from models.tenancy import unscoped
+from models.tenant_stats import PLATFORM_COUNTS, WAIT_COLUMNS
+from services.analytics import as_date
+from services.response_times import DayFigures, daily_figures
 
 DAYS = 30
+# Days whose response figures each run rewrites. A week, not just today: answers keep arriving for days after a
+# customer wrote, and a turn answered after its day was frozen would count as unanswered forever.
+RECENT_DAYS = 7
+# Days whose message counts each run rewrites (a count per day by status; receipts after that are left out):
+# counting is a pass over the day's messages, so only today and yesterday pay it.
+COUNT_DAYS = 2
+COUNTS = ("sent", "received", "failed", "queued", "delivered", "read")
 
 
 def _day_start(day) -> datetime:
@@ -23,29 +36,61 @@ def _day_start(day) -> datetime:
 
 def _message_counts(since: datetime, until: datetime) -> dict[int, tuple[int, int, int]]:
     """{tenant id: (sent, received, failed)} for messages created in [since, until)."""
-    out = case((Message.direction == Message.OUTBOUND, 1), else_=0)
-    inbound = case((Message.direction != Message.OUTBOUND, 1), else_=0)
-    failed = case((Message.status == "failed", 1), else_=0)
+    return {tenant: counts[:3] for tenant, counts in _counts_by_status(since, until).items()}
+
+
+def _counts_by_status(since: datetime, until: datetime) -> dict[int, tuple[int, ...]]:
+    """{tenant id: (sent, received, failed, queued, delivered, read)} for messages created in [since, until)."""
+    outbound = Message.direction == Message.OUTBOUND
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
     rows = db.session.execute(
-        select(Message.tenant_id, func.sum(out), func.sum(inbound), func.sum(failed))
+        select(Message.tenant_id, count(outbound), count(~outbound), count(Message.status == "failed"),
+               *(count(and_(outbound, Message.status == status)) for status in ("queued", "delivered", "read")))
         .where(Message.created_at >= since, Message.created_at < until).group_by(Message.tenant_id))
-    return {tenant: (int(s or 0), int(r or 0), int(f or 0)) for tenant, s, r, f in rows}
+    return {tenant: tuple(int(n or 0) for n in numbers) for tenant, *numbers in rows}
 
 
-def roll_up_days(now: datetime | None = None) -> int:
-    """Rewrite yesterday's and today's rows of usage_days; returns how many were written."""
+def roll_up_days(now: datetime | None = None, days: int = RECENT_DAYS, count_days: int = COUNT_DAYS) -> int:
+    """Rewrite the last `days` days' rows of usage_days: response figures for each, message counts for the
+    last `count_days` (older days keep theirs). More than the defaults only to fill in history, as `flask
+    usage-rollup --days N` does after an upgrade; returns how many rows were written."""
     now = now or utcnow()
+    first = now.date() - timedelta(days=days - 1)
+    counted_from = now.date() - timedelta(days=count_days - 1)
     written = 0
     with unscoped():
-        for day in (now.date() - timedelta(days=1), now.date()):
-            counts = _message_counts(_day_start(day), _day_start(day + timedelta(days=1)))
-            db.session.execute(delete(UsageDay).where(UsageDay.day == day))
-            rows = [{"tenant_id": t, "day": day, "sent": s, "received": r, "failed": f}
-                    for t, (s, r, f) in counts.items()]
+        responses = daily_figures(first, now)
+        kept = {(tenant, as_date(day)): tuple(numbers) for tenant, day, *numbers in db.session.execute(
+            select(UsageDay.tenant_id, UsageDay.day, *(getattr(UsageDay, name) for name in COUNTS))
+            .where(UsageDay.day >= first, UsageDay.day < counted_from))}
+        db.session.execute(delete(UsageDay).where(UsageDay.day >= first, UsageDay.day <= now.date()))
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            if day >= counted_from:
+                counts = _counts_by_status(_day_start(day), _day_start(day + timedelta(days=1)))
+            else:
+                counts = {tenant: numbers for (tenant, on), numbers in kept.items() if on == day}
+            rows = [{"tenant_id": tenant, "day": day, **dict(zip(COUNTS, counts.get(tenant, (0,) * 6), strict=True)),
+                     **responses.get((tenant, day), DayFigures()).columns()}
+                    for tenant in counts.keys() | {t for t, d in responses if d == day}]
             if rows:
                 db.session.execute(insert(UsageDay), rows)
             written += len(rows)
+        _sum_platform_days(first, now.date())
     return written
+
+
+def _sum_platform_days(first: date, last: date) -> None:
+    """Rewrite platform_days for [first, last] from every workspace's usage_days (in the database, one statement)."""
+    names = (*PLATFORM_COUNTS, *WAIT_COLUMNS)
+    db.session.execute(delete(PlatformDay).where(PlatformDay.day >= first, PlatformDay.day <= last))
+    db.session.execute(insert(PlatformDay).from_select(
+        ["day", *names],
+        select(UsageDay.day, *(func.sum(getattr(UsageDay, name)) for name in names))
+        .where(UsageDay.day >= first, UsageDay.day <= last).group_by(UsageDay.day)))
 
 
 def refresh_stats(now: datetime | None = None) -> int:

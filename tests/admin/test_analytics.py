@@ -9,15 +9,16 @@ import pytest
 from extensions import db
 from models import Broadcast, BroadcastRecipient, Message
 from models.tenancy import unscoped
+from services.admin.rollup import roll_up_days
 from services.analytics import (
     broadcast_performance,
     date_range,
     human_duration,
     messages_over_time,
     opt_outs,
-    responsiveness,
 )
 from services.errors import Invalid
+from services.response_times import responsiveness
 from tests.factories import make_contact
 
 DAY = date(2026, 3, 10)
@@ -35,9 +36,17 @@ def msg(contact, direction, when, status="sent", origin="inbox", **fields):
     return message
 
 
+def roll_up(app, now: datetime) -> None:
+    """Run the usage rollup as the job does at `now` (response figures are read from it)."""
+    with app.app_context():
+        roll_up_days(now)
+        db.session.commit()
+
+
 @pytest.fixture
-def two_workspaces(create_user, in_tenant):
-    """Workspace A with a small history over two days; workspace B with messages that must never show in A."""
+def two_workspaces(app, create_user, in_tenant):
+    """Workspace A with a small history over two days; workspace B with messages that must never show in A.
+    The usage rollup has run at the end of the second day."""
     a, b = create_user(), create_user()
     with in_tenant(a.tenant_id):
         ana, bob = make_contact(name="Ana"), make_contact(name="Bob")
@@ -58,6 +67,7 @@ def two_workspaces(create_user, in_tenant):
         msg(other, "in", at(0, 14), status="received")
         msg(other, "out", at(0, 14, 50), status="read")
         msg(other, "in", at(1, 9), status="received")
+    roll_up(app, at(1, 23, 59))
     return a, b
 
 
@@ -79,9 +89,11 @@ def test_response_rate_and_median_first_response(two_workspaces, in_tenant):
     a, _b = two_workspaces
     with in_tenant(a.tenant_id):
         figures = responsiveness(date_range(DAY, DAY + timedelta(days=1)))
-    # Three customer turns (Ana twice, Bob once); a person answered Ana's two, after 10 and 30 minutes.
+    # Three customer turns (Ana twice, Bob once); a person answered Ana's two, after 10 and 30 minutes. The
+    # median comes from wait buckets, [10, 15) and [30, 45) minutes: the grouped median L + (n/2 - F) / f * w
+    # puts it at the top of the first, 15 minutes (the exact one is 20).
     assert (figures["turns"], figures["answered"], figures["rate"]) == (3, 2, 67)
-    assert figures["median_seconds"] == 20 * 60 and figures["median_text"] == "20 min"
+    assert figures["median_seconds"] == 15 * 60 and figures["median_text"] == "15 min"
 
 
 def test_opt_outs_per_day(two_workspaces, in_tenant):
@@ -125,7 +137,7 @@ def test_the_page_shows_only_its_own_workspace_and_refuses_a_bad_range(app, clie
     a, _b = two_workspaces
     login(a)
     page = client.get("/analytics/?since=2026-03-10&until=2026-03-11").get_data(as_text=True)
-    assert 'id="response-rate">67%' in page and 'id="median-response">20 min' in page
+    assert 'id="response-rate">67%' in page and 'id="median-response">15 min' in page
     # Sent figure: A's 3 sent/delivered/read; B's five read messages would make it 8.
     assert '<header>Sent</header><strong class="figure">3</strong>' in page
     refused = client.get("/analytics/?since=2026-03-11&until=2026-03-10")
@@ -137,8 +149,9 @@ def test_admins_see_the_whole_platform(app, admin_client, two_workspaces, audit_
     assert '<header>Sent</header><strong class="figure">9</strong>' in page
     assert "Platform analytics" in page
     # Every workspace's customer turns: A's three (two answered, after 10 and 30 minutes) and B's two (one
-    # answered after 50 minutes): 3 of 5, median 30 minutes.
-    assert 'id="response-rate">60%' in page and 'id="median-response">30 min' in page
+    # answered after 50 minutes): 3 of 5; the middle answer sits in the [30, 45) minute bucket, read as its
+    # middle, 37 minutes (the exact median is 30).
+    assert 'id="response-rate">60%' in page and 'id="median-response">37 min' in page
     assert len(audit_entries("admin.viewed_analytics")) == 1
 
 
@@ -146,7 +159,8 @@ def test_response_figures_never_count_another_workspace(two_workspaces, in_tenan
     a, b = two_workspaces
     span = date_range(DAY, DAY + timedelta(days=1))
     with in_tenant(b.tenant_id):
-        assert (responsiveness(span)["turns"], responsiveness(span)["median_seconds"]) == (2, 50 * 60)
+        # 50 minutes lands in the [45, 60) minute bucket: its middle.
+        assert (responsiveness(span)["turns"], responsiveness(span)["median_seconds"]) == (2, 52.5 * 60)
     with app.app_context(), unscoped():
         assert responsiveness(span)["turns"] == 5 and responsiveness(span)["answered"] == 3
 

@@ -173,6 +173,19 @@ def test_idle_device_links_are_unlinked_daily_and_say_why(app, gateway, linked_d
     assert unlink_idle_devices() == 0  # nothing left to do, nothing done twice
 
 
+def test_the_workspace_sees_why_its_idle_link_was_unlinked(app, client, login, linked_device):
+    from jobs.admin import unlink_idle_devices
+
+    idle = linked_device("Idle")
+    _age(app, idle.tenant_id, 31)
+    assert unlink_idle_devices() == 1
+    login(idle, test_client=client)
+    page = client.get("/settings/whatsapp").get_data(as_text=True)
+    status = page[page.index('id="link-status"'):]
+    assert "Disconnected." in status
+    assert 'id="link-detail">Unlinked after 30 days without activity. Link again with a new QR code' in status
+
+
 def test_the_rollup_job_commits_its_figures(app, create_user, admin_client):
     from jobs.admin import refresh_tenant_stats
 

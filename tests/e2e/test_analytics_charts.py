@@ -10,6 +10,7 @@ from extensions import db
 from models import Message
 from models.base import utcnow
 from models.tenancy import tenant_scope
+from services.admin.rollup import refresh_stats
 from tests.deals.conftest import make_deal, stages
 from tests.e2e.steps import log_in
 from tests.e2e.test_csp_flows import csp  # noqa: F401  (fixture)
@@ -25,6 +26,9 @@ def _history(app, tenant_id: int) -> None:
                                    body="hi", origin="inbox", created_at=utcnow() - timedelta(days=days_ago)))
         make_deal(contact, stages()[1], "Open deal", value="250")
         make_deal(contact, stages()[3], "Won deal", value="90", currency="EUR")
+        db.session.commit()
+    with app.app_context():
+        refresh_stats()  # the job every 10 minutes: response figures are read from its rollup
         db.session.commit()
 
 

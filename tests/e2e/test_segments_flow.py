@@ -35,7 +35,12 @@ def test_build_a_segment_with_a_live_preview(live_server, new_page, create_user,
     expect(first.get_by_label("Tags")).to_be_hidden()  # inputs appear with the condition that reads them
     first.get_by_label("Condition", exact=True).select_option(label="has any of the tags")
     expect(first.get_by_label("Text or value")).to_be_hidden()
+    # The preview follows 150 ms after the change, before a tag is picked: it asks for one, with no error
+    # (a refused request would be a console error, which the watch fails on), and still counts everyone.
+    expect(page.locator("[data-preview-hints]")).to_have_text("Condition 1: choose a tag to include it.")
+    expect(count).to_have_text("7")
     first.get_by_label("Tags").select_option(label="vip")
+    expect(page.locator("[data-preview-hints]")).to_have_count(0)
     expect(count).to_have_text("6")
     expect(page.locator("#segment-preview")).to_contain_text("1 of them opted out")
 

@@ -83,6 +83,22 @@ def test_live_preview_partial_counts_and_lists_the_first_ten(client, owner, shop
     assert "<strong data-preview-count>12</strong> contacts match" in blank
 
 
+def test_live_preview_of_a_condition_not_filled_in_yet_asks_for_it(client, owner, shop):
+    # The page previews 150 ms after a condition is picked, before its tag is: not an error, a hint, and the
+    # count of the conditions that are complete.
+    data = {"conditions-0-op": "name_contains", "conditions-0-text": "vip",
+            "conditions-1-op": "tags_any", "conditions-2-op": "custom_equals", "conditions-2-key": "city"}
+    response = client.post("/segments/preview", data=data, headers=HX)
+    assert response.status_code == 200
+    assert "Condition 2: choose a tag to include it." in response.text
+    assert "Condition 3: type the text to include it." in response.text
+    assert 'role="alert"' not in response.text
+    assert "<strong data-preview-count>11</strong>" in response.text  # name contains "vip" alone
+    # Saving it is still refused, with the message on the field.
+    saving = client.post("/segments/new", data={"name": "Half done", **data})
+    assert saving.status_code == 422 and "Choose at least one of your tags." in saving.text
+
+
 def test_live_preview_marks_opted_out_contacts(client, owner, shop):
     html = client.post("/segments/preview", data={"conditions-0-op": "name_contains", "conditions-0-text": "vip 00"},
                        headers=HX).text
