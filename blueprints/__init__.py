@@ -45,6 +45,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp)
     app.register_blueprint(analytics_bp)
+    from blueprints.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.

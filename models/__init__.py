@@ -1,5 +1,6 @@
 """Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
 from models import tenancy, tenancy_rls, user
+from models.api_key import ApiKey
 from models.audit_event import AuditEvent
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
@@ -25,6 +26,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 __all__ += ["AuditEvent", "TenantStats", "UsageDay"]
+__all__ += ["ApiKey"]
 
 
 def init_app(app) -> None:
