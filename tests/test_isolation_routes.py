@@ -90,10 +90,10 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
 
         user_id = db.session.scalar(select(User.id).where(User.tenant_id == tenant_id).order_by(User.id))
         api_key = api_key_data()
-        return {"api_key": api_key, "contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
+        return {"contact": contact.id, "tag": tag.id, "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
-                "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id,
+                "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id, "api_key": api_key,
                 **deal_data(contact)}
 
 

@@ -20,6 +20,7 @@ from models import ApiKey, AuditEvent
 from models.tenancy import enter_tenant, leave_tenant
 from services.api_keys import KeyHolder, key_holder
 from services.errors import Duplicate, Invalid
+from services.outbox import SendRefused
 from services.paging import BadCursor
 from services.quotas import QuotaExceeded
 from services.suspension import tenant_suspended
@@ -29,6 +30,8 @@ csrf.exempt(bp)
 VERSION_PREFIX = "/v1"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_KEY = object()
+# Path ids as the databases store them: a larger number matches no route (a 404), never reaches a query.
+ID_CONVERTER = "<int(min=1, max=2147483647):"
 
 
 def _refuse_invalid(_req, _resp, error, _instance, _adapter=None) -> None:
@@ -49,13 +52,18 @@ spec = SpecTree(
 )
 
 
-def operation(rule: str, method: str = "GET", *, tag: str, ok=None, status: int = 200, query=None, body=None):
-    """Declare an /api/v1 route: request schemas (`query`, `body`) validated, `ok` documented for `status`."""
-    responses = {f"HTTP_{status}": ok} if ok is not None else {f"HTTP_{status}": None}
+def operation(rule: str, method: str = "GET", *, tag: str, ok=None, status: int = 200, query=None, body=None,
+              errors: tuple[int, ...] = ()):
+    """Declare an /api/v1 route: request schemas (`query`, `body`) validated, `ok` documented for `status`.
+
+    `errors` lists the refusals particular to the route (409 for a duplicate or a state that forbids it); the
+    ones every route may give (401, 403, 404, 422, 429) are added to the document for all.
+    """
+    responses = {f"HTTP_{status}": ok, **{f"HTTP_{code}": Problem for code in errors}}
 
     def attach(view):
         validated = spec.validate(query=query, json=body, resp=Response(**responses), tags=[tag])(view)
-        bp.add_url_rule(VERSION_PREFIX + rule, view_func=validated, methods=[method])
+        bp.add_url_rule(VERSION_PREFIX + rule.replace("<int:", ID_CONVERTER), view_func=validated, methods=[method])
         return validated
 
     return attach
@@ -124,6 +132,13 @@ def _duplicate(error: Duplicate):
 def _quota(error: QuotaExceeded):
     db.session.rollback()
     return from_invalid(error, 403)
+
+
+@bp.errorhandler(SendRefused)
+def _send_refused(error: SendRefused):
+    db.session.rollback()
+    # The daily message quota reaches the API as a refused send; it answers like the contact quota.
+    return problem(403 if isinstance(error.__cause__, QuotaExceeded) else 409, f"Not sent: {error}")
 
 
 @bp.errorhandler(Invalid)

@@ -7,7 +7,7 @@ from flask import request
 from pydantic import BaseModel, Field
 
 from blueprints.api.blueprint import operation
-from blueprints.api.schemas import Deleted, PageQuery
+from blueprints.api.schemas import DbId, Deleted, PageQuery
 from blueprints.common import get_or_404
 from extensions import db
 from models import Contact, Tag, Tenant
@@ -60,7 +60,7 @@ class ContactQuery(PageQuery):
     """Filters of the contact list."""
 
     q: str | None = Field(None, max_length=200, description="Text in the name, email or phone.")
-    tag_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Only contacts with this tag.")
+    tag_id: DbId | None = Field(None, description="Only contacts with this tag.")
 
 
 class ContactCreate(BaseModel):
@@ -71,7 +71,7 @@ class ContactCreate(BaseModel):
     email: str | None = Field(None, max_length=Contact.EMAIL_MAX)
     notes: str | None = Field(None, max_length=Contact.NOTES_MAX)
     custom_fields: dict[str, str] = Field(default_factory=dict)
-    tag_ids: list[int] | None = Field(None, description="The contact's tags (replacing any it has).")
+    tag_ids: list[DbId] | None = Field(None, description="The contact's tags (replacing any it has).")
 
 
 class ContactUpdate(BaseModel):
@@ -81,13 +81,13 @@ class ContactUpdate(BaseModel):
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=Contact.EMAIL_MAX)
     custom_fields: dict[str, str] | None = None
-    tag_ids: list[int] | None = None
+    tag_ids: list[DbId] | None = None
 
 
 class TagLink(BaseModel):
     """The tag to put on a contact."""
 
-    tag_id: int = Field(ge=1, le=2**31 - 1)
+    tag_id: DbId
 
 
 def contact_out(contact: Contact) -> ContactOut:
@@ -113,7 +113,7 @@ def list_contacts():
     return ContactList(items=[contact_out(c) for c in items], next_cursor=next_cursor)
 
 
-@operation("/contacts", "POST", tag=TAG, body=ContactCreate, ok=ContactOut, status=201)
+@operation("/contacts", "POST", tag=TAG, body=ContactCreate, ok=ContactOut, status=201, errors=(409,))
 def create_contact():
     """Create a contact (409 when the phone already belongs to one; the contact quota applies)."""
     data: ContactCreate = request.context.json
@@ -130,7 +130,7 @@ def get_contact(contact_id: int):
     return contact_out(get_or_404(Contact, contact_id))
 
 
-@operation("/contacts/<int:contact_id>", "PATCH", tag=TAG, body=ContactUpdate, ok=ContactOut)
+@operation("/contacts/<int:contact_id>", "PATCH", tag=TAG, body=ContactUpdate, ok=ContactOut, errors=(409,))
 def update_contact(contact_id: int):
     """Change a contact's fields."""
     contact = get_or_404(Contact, contact_id)

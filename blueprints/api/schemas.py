@@ -1,7 +1,12 @@
 """Schemas shared by every resource: problems and list pages."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
+
+# An id as the databases store it (a 32-bit integer): larger numbers are refused as input, never passed on.
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class FieldError(BaseModel):

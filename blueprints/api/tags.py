@@ -39,7 +39,7 @@ def list_tags():
     return TagList(items=[TagOut(id=t.id, name=t.name, color=t.color, contacts=n) for t, n in tags_with_counts()])
 
 
-@operation("/tags", "POST", tag=TAG, body=TagCreate, ok=TagOut, status=201)
+@operation("/tags", "POST", tag=TAG, body=TagCreate, ok=TagOut, status=201, errors=(409,))
 def create_tag():
     """Create a tag (409 when the name is taken)."""
     data: TagCreate = request.context.json
