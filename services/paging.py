@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from extensions import db
 
 COUNT_CAP = 1000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 NUMBERED_ROWS = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # "<microseconds since 1970 UTC>_<id>": short, URL-safe and exact to the microsecond both databases keep.
@@ -150,6 +151,8 @@ def keyset_page(stmt: Select, keys: tuple[ColumnElement, ColumnElement], cursor:
     """
     if cursor:
         position = Cursor.parse(cursor)
+        if position.id > MAX_ID:  # no row has it, and the database would refuse the comparison
+            raise BadCursor(cursor)
         stmt = stmt.where(tuple_(*keys) < (position.at, position.id))
     rows = db.session.scalars(stmt.limit(per_page + 1)).all()
     items = list(rows[:per_page])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import ContactTag, Tag
@@ -35,7 +36,12 @@ def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
     tag = tag or Tag()
     tag.name, tag.color = clean_name, color.lower()
     db.session.add(tag)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # Saved at the same moment, or a case the database folds differently (SQLite lower() is ASCII-only).
+        raise Duplicate({"name": f"A tag called “{clean_name}” already exists."}) from exc
     return tag
 
 

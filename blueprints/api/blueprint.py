@@ -7,10 +7,13 @@ the read scope, anything else the write scope. Each resource is one module of ro
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, g, request
 from flask_limiter.util import get_remote_address
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from blueprints.api.problems import ApiProblem, from_http, from_invalid, from_validation, problem
@@ -30,6 +33,8 @@ csrf.exempt(bp)
 VERSION_PREFIX = "/v1"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_KEY = object()
+# URL id parameter -> the model it names (filled by the resource modules through path_model()).
+PATH_MODELS: dict[str, type] = {}
 # Path ids as the databases store them: a larger number matches no route (a 404), never reaches a query.
 ID_CONVERTER = "<int(min=1, max=2147483647):"
 
@@ -60,6 +65,9 @@ def operation(rule: str, method: str = "GET", *, tag: str, ok=None, status: int 
     ones every route may give (401, 403, 404, 422, 429) are added to the document for all.
     """
     responses = {f"HTTP_{status}": ok, **{f"HTTP_{code}": Problem for code in errors}}
+    unknown = [name for name in re.findall(r"<int:(\w+)>", rule) if name not in PATH_MODELS]
+    if unknown:  # fail closed: an id no model is declared for would reach the view unchecked
+        raise LookupError(f"declare the model of {unknown} with path_model() first")
 
     def attach(view):
         validated = spec.validate(query=query, json=body, resp=Response(**responses), tags=[tag])(view)
@@ -114,7 +122,45 @@ def _authenticate():
     needed = ApiKey.READ if request.method in READ_METHODS else ApiKey.WRITE
     if needed not in holder.scopes:
         raise ApiProblem(403, f"This key lacks the {needed} scope.")
+    if _carries_nul():
+        raise ApiProblem(422, "The request has invalid fields.", {"": "Text may not contain NUL characters."})
+    _load_path_objects()
     return None
+
+
+def _carries_nul() -> bool:
+    """True when a query value or the JSON body holds a NUL character, which PostgreSQL text cannot store."""
+    if any("\x00" in value for values in request.args.listvalues() for value in values):
+        return True
+    body = request.get_data(cache=True)
+    return b"\x00" in body or b"\\u0000" in body
+
+
+def path_model(name: str, model) -> None:
+    """Say which model a route's `<int:name>` addresses, so every such route finds (or 404s) it the same way."""
+    PATH_MODELS[name] = model
+
+
+def _load_path_objects() -> None:
+    """Load the objects the URL names, in the key's workspace, before the body is even read.
+
+    Another workspace's id is a 404 whatever the request carries: its body is not validated first, so the
+    answer never depends on whether the id exists elsewhere.
+    """
+    g.api_objects = {}
+    for name, value in (request.view_args or {}).items():
+        model = PATH_MODELS.get(name)
+        if model is None:
+            continue
+        found = db.session.scalar(select(model).where(model.id == value))
+        if found is None:
+            raise ApiProblem(404, "There is no such object in this workspace.")
+        g.api_objects[name] = found
+
+
+def path_object(name: str):
+    """The object the URL's `name` id named (loaded and checked before the view ran)."""
+    return g.api_objects[name]
 
 
 @bp.errorhandler(ApiProblem)
@@ -180,4 +226,4 @@ def _unknown(_anything: str):
     raise ApiProblem(404, "There is no such resource.")
 
 
-__all__ = ["Response", "bp", "operation", "spec"]
+__all__ = ["Response", "bp", "operation", "path_model", "path_object", "spec"]

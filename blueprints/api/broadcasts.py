@@ -7,10 +7,9 @@ from typing import Literal
 from flask import request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from blueprints.api.blueprint import operation
+from blueprints.api.blueprint import operation, path_model, path_object
 from blueprints.api.problems import ApiProblem
 from blueprints.api.schemas import DbId
-from blueprints.common import get_or_404
 from extensions import db
 from models import Broadcast
 from services import broadcasts as service
@@ -18,6 +17,7 @@ from services.errors import Invalid
 from services.outbox import TEXT_MAX
 from services.workspace import workspace_zone
 
+path_model("broadcast_id", Broadcast)
 TAG = "Broadcasts"
 
 
@@ -98,13 +98,13 @@ def create_broadcast():
 @operation("/broadcasts/<int:broadcast_id>", tag=TAG, ok=BroadcastOut)
 def get_broadcast(broadcast_id: int):
     """A broadcast's status and counters."""
-    return broadcast_out(get_or_404(Broadcast, broadcast_id))
+    return broadcast_out(path_object("broadcast_id"))
 
 
 @operation("/broadcasts/<int:broadcast_id>/schedule", "POST", tag=TAG, ok=BroadcastOut, errors=(409, 422))
 def schedule_broadcast(broadcast_id: int):
     """Confirm a draft: scheduled for its `send_at`, or sending from now (the daily message quota applies)."""
-    broadcast = get_or_404(Broadcast, broadcast_id)
+    broadcast = path_object("broadcast_id")
     _lifecycle(service.confirm, broadcast)
     db.session.commit()
     return broadcast_out(broadcast)
@@ -113,7 +113,7 @@ def schedule_broadcast(broadcast_id: int):
 @operation("/broadcasts/<int:broadcast_id>/cancel", "POST", tag=TAG, ok=BroadcastOut, errors=(409,))
 def cancel_broadcast(broadcast_id: int):
     """Stop it for good: recipients not sent yet are cancelled."""
-    broadcast = get_or_404(Broadcast, broadcast_id)
+    broadcast = path_object("broadcast_id")
     _lifecycle(service.cancel, broadcast)
     db.session.commit()
     return broadcast_out(broadcast)

@@ -6,9 +6,8 @@ from datetime import datetime
 from flask import request
 from pydantic import BaseModel, Field
 
-from blueprints.api.blueprint import operation
+from blueprints.api.blueprint import operation, path_model, path_object
 from blueprints.api.schemas import DbId, Deleted, PageQuery
-from blueprints.common import get_or_404
 from extensions import db
 from models import Contact, Tag, Tenant
 from models.tenancy import current_tenant_id
@@ -23,6 +22,8 @@ from services.contacts import (
 )
 from services.paging import keyset_page
 
+path_model("contact_id", Contact)
+path_model("tag_id", Tag)
 TAG = "Contacts"
 
 
@@ -127,13 +128,13 @@ def create_contact():
 @operation("/contacts/<int:contact_id>", tag=TAG, ok=ContactOut)
 def get_contact(contact_id: int):
     """One contact."""
-    return contact_out(get_or_404(Contact, contact_id))
+    return contact_out(path_object("contact_id"))
 
 
 @operation("/contacts/<int:contact_id>", "PATCH", tag=TAG, body=ContactUpdate, ok=ContactOut, errors=(409,))
 def update_contact(contact_id: int):
     """Change a contact's fields."""
-    contact = get_or_404(Contact, contact_id)
+    contact = path_object("contact_id")
     data: ContactUpdate = request.context.json
     changes = data.model_dump(exclude_unset=True)
     merged = ContactInput(
@@ -151,7 +152,7 @@ def update_contact(contact_id: int):
 @operation("/contacts/<int:contact_id>", "DELETE", tag=TAG, ok=Deleted)
 def remove_contact(contact_id: int):
     """Delete a contact with its messages."""
-    contact = get_or_404(Contact, contact_id)
+    contact = path_object("contact_id")
     delete_contact(contact)
     db.session.commit()
     return Deleted(id=contact_id)
@@ -160,7 +161,7 @@ def remove_contact(contact_id: int):
 @operation("/contacts/<int:contact_id>/tags", "POST", tag=TAG, body=TagLink, ok=ContactOut)
 def tag_contact(contact_id: int):
     """Put a tag on a contact (nothing changes when it has it already)."""
-    contact = get_or_404(Contact, contact_id)
+    contact = path_object("contact_id")
     add_tag(contact, request.context.json.tag_id)
     db.session.commit()
     return contact_out(contact)
@@ -169,8 +170,8 @@ def tag_contact(contact_id: int):
 @operation("/contacts/<int:contact_id>/tags/<int:tag_id>", "DELETE", tag=TAG, ok=ContactOut)
 def untag_contact(contact_id: int, tag_id: int):
     """Take a tag off a contact."""
-    contact = get_or_404(Contact, contact_id)
-    remove_tag(contact, get_or_404(Tag, tag_id))
+    contact = path_object("contact_id")
+    remove_tag(contact, path_object("tag_id"))
     db.session.commit()
     return contact_out(contact)
 

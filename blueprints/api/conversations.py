@@ -10,17 +10,17 @@ from flask import request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from blueprints.api.blueprint import operation
+from blueprints.api.blueprint import operation, path_model, path_object
 from blueprints.api.contacts import ContactOut, contact_out
 from blueprints.api.problems import ApiProblem
 from blueprints.api.schemas import DbId, PageQuery
-from blueprints.common import get_or_404
 from extensions import db
-from models import Contact, Message, MessageTemplate
+from models import Message, MessageTemplate
 from services.inbox import conversations
 from services.outbox import CAPTION_MAX, TEXT_MAX, queue_media, queue_template, queue_text
 from services.paging import capped_page, keyset_page, last_numbered_page
 
+path_model("message_id", Message)
 TAG = "Conversations"
 MESSAGE_KEYS = (Message.created_at, Message.id)
 # Base64 of the largest upload the media store takes (16 MB) and a little over.
@@ -118,7 +118,7 @@ def list_conversations():
 @operation("/conversations/<int:contact_id>/messages", tag=TAG, query=PageQuery, ok=MessageList)
 def list_messages(contact_id: int):
     """A contact's messages, newest first."""
-    contact = get_or_404(Contact, contact_id)
+    contact = path_object("contact_id")
     query: PageQuery = request.context.query
     stmt = select(Message).where(Message.contact_id == contact.id).order_by(*(k.desc() for k in MESSAGE_KEYS))
     items, next_cursor = keyset_page(stmt, MESSAGE_KEYS, query.cursor, query.limit)
@@ -129,7 +129,7 @@ def list_messages(contact_id: int):
            status=202, errors=(409,))
 def send_message(contact_id: int):
     """Queue a message to the contact (202: it is sent by the outbox; follow it at /messages/{id})."""
-    contact = get_or_404(Contact, contact_id)
+    contact = path_object("contact_id")
     wanted = request.context.json.message
     if isinstance(wanted, TextMessage):
         message = queue_text(contact, wanted.text, origin="api")
@@ -151,4 +151,4 @@ def send_message(contact_id: int):
 @operation("/messages/<int:message_id>", tag=TAG, ok=MessageOut)
 def get_message(message_id: int):
     """A message and its delivery status."""
-    return message_out(get_or_404(Message, message_id))
+    return message_out(path_object("message_id"))

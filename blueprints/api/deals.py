@@ -6,9 +6,8 @@ from datetime import date, datetime
 from flask import request
 from pydantic import BaseModel, Field
 
-from blueprints.api.blueprint import operation
+from blueprints.api.blueprint import operation, path_model, path_object
 from blueprints.api.schemas import DbId
-from blueprints.common import get_or_404
 from extensions import db
 from models import Deal
 from services.deals import (
@@ -24,6 +23,7 @@ from services.deals import (
 )
 from services.paging import capped_page, last_numbered_page
 
+path_model("deal_id", Deal)
 TAG = "Deals"
 DB_INT = None
 
@@ -145,13 +145,13 @@ def create_deal_view():
 @operation("/deals/<int:deal_id>", tag=TAG, ok=DealOut)
 def get_deal(deal_id: int):
     """One deal."""
-    return deal_out(get_or_404(Deal, deal_id))
+    return deal_out(path_object("deal_id"))
 
 
 @operation("/deals/<int:deal_id>/move", "POST", tag=TAG, body=DealMove, ok=DealOut)
 def move_deal_view(deal_id: int):
     """Move a deal to a stage of its pipeline (recorded in its history)."""
-    deal = get_or_404(Deal, deal_id)
+    deal = path_object("deal_id")
     data: DealMove = request.context.json
     move_deal(deal, data.stage_id, data.position)
     db.session.commit()

@@ -29,7 +29,7 @@ class Problem(BaseModel):
 class PageQuery(BaseModel):
     """Cursor paging: pass a page's `next_cursor` as `cursor` for the next one."""
 
-    cursor: str | None = Field(None, pattern=r"^\d{1,17}_\d{1,18}$", description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(None, pattern=r"^\d{1,17}_\d{1,10}$", description="`next_cursor` of the previous page.")
     limit: int = Field(25, ge=1, le=100)
 
 

@@ -6,15 +6,15 @@ from typing import Any
 from flask import request
 from pydantic import BaseModel, Field
 
-from blueprints.api.blueprint import operation
+from blueprints.api.blueprint import operation, path_model, path_object
 from blueprints.api.contacts import ContactList, contact_out
 from blueprints.api.schemas import PageQuery
-from blueprints.common import get_or_404
 from models import Segment
 from services.contacts import SORT_KEYS
 from services.paging import keyset_page
 from services.segments import matching_contacts, segments_with_counts
 
+path_model("segment_id", Segment)
 TAG = "Segments"
 
 
@@ -44,7 +44,7 @@ def list_segments():
 @operation("/segments/<int:segment_id>/members", tag=TAG, query=PageQuery, ok=ContactList)
 def segment_members(segment_id: int):
     """The contacts a segment matches now, newest first (opted-out ones included, marked)."""
-    segment = get_or_404(Segment, segment_id)
+    segment = path_object("segment_id")
     query: PageQuery = request.context.query
     items, next_cursor = keyset_page(matching_contacts(segment), SORT_KEYS, query.cursor, query.limit)
     return ContactList(items=[contact_out(c) for c in items], next_cursor=next_cursor)
