@@ -17,7 +17,7 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64).decode()
 
 
 @pytest.fixture
-def linked(app, sandbox_owner, make_key, run_jobs):  # noqa: F811
+def linked(app, sandbox_owner, make_key, run_jobs):
     """A workspace with its sandbox linked, a customer who wrote to it, and a read and write key."""
     phone = app.test_client()
     assert phone.post(sandbox_owner.phone_page + "/inbound", data={
