@@ -18,7 +18,8 @@ def test_a_broadcast_is_drafted_scheduled_followed_and_cancelled(app, api):
         make_contact(name="Ann")
         db.session.commit()
     send_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-    created = api.post("/broadcasts", json={"name": "Sale", "text": "Hi {{first_name}}", "send_at": send_at.isoformat()})
+    created = api.post("/broadcasts", json={"name": "Sale", "text": "Hi {{first_name}}",
+                                            "send_at": send_at.isoformat()})
     assert created.status_code == 201, created.get_json()
     broadcast = created.get_json()
     assert broadcast["status"] == "draft" and broadcast["scheduled_at"].startswith(send_at.strftime("%Y-%m-%dT%H:%M"))
@@ -52,7 +53,8 @@ def test_a_refused_broadcast_names_its_fields(api):
     body = problem_of(api.post("/broadcasts", json={"name": "", "audience": {"kind": "segment"}}), 422)
     assert {"name", "segment_id", "body"} <= set(fields_of(body))
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    assert "day" in fields_of(problem_of(api.post("/broadcasts", json={"name": "x", "text": "y", "send_at": past}), 422))
+    refused = api.post("/broadcasts", json={"name": "x", "text": "y", "send_at": past})
+    assert "day" in fields_of(problem_of(refused, 422))
     problem_of(api.post("/broadcasts", json={"name": "x", "text": "y", "send_at": "2030-01-01T10:00:00"}), 422)
 
 
