@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import ApiKey, Tenant
-from models.tenancy import tenant_scope
+from models.tenancy import current_tenant_id_or_none, tenant_scope
 from services.api_keys import revoke_key
 from tests.api.conftest import ApiClient, problem_of
 from tests.factories import make_contact
@@ -64,6 +64,9 @@ def test_a_session_cookie_does_not_choose_the_workspace(app, client, login, api,
     assert other_api.get("/contacts").get_json()["items"] == []
     # No key: the signed-in session is no way in.
     problem_of(client.get("/api/v1/contacts"), 401)
+    # Both scopes (the session's, then the key's) were left when the request ended: nothing leaks to the thread.
+    client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {api.key}"})
+    assert current_tenant_id_or_none() is None
 
 
 def test_an_api_request_sets_no_cookie(api):

@@ -92,6 +92,13 @@ def test_tags_on_a_contact(app, api):
     assert "tag_id" in fields_of(problem_of(api.post(f"/contacts/{contact_id}/tags", json={"tag_id": 999}), 422))
 
 
+def test_a_tag_name_the_database_folds_differently_is_still_a_duplicate(api):
+    # SQLite's lower() folds ASCII only, so the check before the insert misses; the unique index answers.
+    assert api.post("/tags", json={"name": "ÖL"}).status_code == 201
+    problem_of(api.post("/tags", json={"name": "ÖL"}), 409)
+    assert [t["name"] for t in api.get("/tags").get_json()["items"]] == ["ÖL"]
+
+
 def test_another_workspaces_ids_are_404_and_nothing_changes(app, api, other_api):
     with app.app_context(), tenant_scope(other_api.tenant_id):
         theirs, their_tag = make_contact(name="Theirs"), make_tag("theirs")

@@ -55,6 +55,11 @@ def test_revoking_stops_the_key_and_both_steps_are_audited(app, client, create_u
 def test_the_docs_page_and_document_are_served_without_a_cdn(client):
     document = client.get("/api/openapi.json")
     assert document.status_code == 200 and document.get_json()["openapi"].startswith("3.1")
+    operations = [op for path in document.get_json()["paths"].values() for op in path.values()]
+    assert len(operations) >= 20
+    for operation in operations:  # the answers any request may get are declared, as problem+json
+        for status in ("401", "403", "429"):
+            assert list(operation["responses"][status]["content"]) == ["application/problem+json"]
     page = client.get("/api/docs")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "/static/vendor/swagger-ui-" in html
