@@ -59,7 +59,6 @@ def prepare(env: dict, contacts: int) -> tuple[str, list[int]]:
     """Migrate; a workspace with `contacts` contacts, its sandbox linked, and a read and write key."""
     os.environ.update(env)
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from app import create_app
     from core.enums import ConnectionState
@@ -86,7 +85,7 @@ def prepare(env: dict, contacts: int) -> tuple[str, list[int]]:
         if db.engine.dialect.name == "postgresql":
             # Fresh statistics, as autovacuum keeps them in production: the planner then reads the list's index.
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("ANALYZE contacts"))
+                connection.exec_driver_sql("ANALYZE contacts")
         db.session.remove()
         db.engine.dispose()
     return secret, ids
