@@ -106,6 +106,9 @@ def load_config(env: dict[str, str] | None = None, instance_path: Path | None = 
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
         # Each sign-up costs a full Argon2 hash.
         "SIGNUP_LIMIT_PER_IP": env.get("SIGNUP_LIMIT_PER_IP", "5 per minute;20 per hour"),
+        # /api/v1 requests per key and per workspace (all its keys together).
+        "API_LIMIT_PER_KEY": env.get("API_LIMIT_PER_KEY", "600 per minute"),
+        "API_LIMIT_PER_WORKSPACE": env.get("API_LIMIT_PER_WORKSPACE", "1200 per minute"),
         "CONTACTS_PER_PAGE": int(env.get("CONTACTS_PER_PAGE", "25")),
         # Per-workspace quotas unless an admin sets others; inactive linked devices are unlinked after this many days.
         "QUOTA_CONTACTS": int(env.get("QUOTA_CONTACTS", "50000")),

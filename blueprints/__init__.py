@@ -49,6 +49,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(imports_bp)
 
+    from blueprints.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+
     # First of all hooks: CSRF and rate limits (registered by extensions) can refuse a request,
     # and the error page they lead to must already run as the user's tenant.
     app.before_request_funcs.setdefault(None, []).insert(0, _enter_request_scope)

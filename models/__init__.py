@@ -1,5 +1,6 @@
 """Every model, imported so Alembic and `flask shell` see them; `init_app` turns on their listeners."""
 from models import tenancy, tenancy_rls, user
+from models.api_key import ApiKey
 from models.audit_event import AuditEvent
 from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
@@ -31,6 +32,7 @@ __all__ += ["DomainEvent"]
 __all__ += ["ContactImport", "ImportRowError"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookSubscription"]
 __all__ += ["AuditEvent", "PlatformDay", "TenantStats", "UsageDay"]
+__all__ += ["ApiKey"]
 
 
 def init_app(app) -> None:

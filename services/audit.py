@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import Select, func, insert, or_, select
@@ -53,6 +53,8 @@ def actor_of(user) -> tuple[str, int | None, str | None]:
 
 def _actor() -> tuple[str, int | None, str | None]:
     """The signed-in person (admin or user), or the system when no request is behind the action."""
+    if has_request_context() and g.get("audit_actor"):
+        return g.audit_actor  # an API key acting (set by the API's authentication)
     if has_request_context() and current_user and current_user.is_authenticated:
         return actor_of(current_user)
     return AuditEvent.SYSTEM, None, None

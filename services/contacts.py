@@ -15,7 +15,7 @@ from models.base import utcnow
 from services import events, paging
 from services.drips.enrolment import tags_added as drip_tags_added
 from services.emails import looks_like_email
-from services.errors import Invalid
+from services.errors import Duplicate, Invalid
 from services.notes import add_note
 from services.paging import Cursor, Page, capped_count, capped_page, seek_page
 from services.phones import InvalidPhone, normalize_phone
@@ -64,6 +64,7 @@ def format_custom_fields(fields: dict[str, Any]) -> str:
 def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple[dict, list[Tag] | None]:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
+    clash = False
     clean["name"] = (data.name or "").strip()
     if not clean["name"]:
         errors["name"] = "Enter a name."
@@ -77,6 +78,7 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
         duplicate = db.session.scalar(select(Contact).where(Contact.phone == clean["phone"]))
         if duplicate is not None and duplicate is not current:
             errors["phone"] = f"{clean['phone']} already belongs to {duplicate.name}."
+            clash = True
     clean["email"] = (data.email or "").strip().lower() or None
     if clean["email"] and (len(clean["email"]) > Contact.EMAIL_MAX or not looks_like_email(clean["email"])):
         errors["email"] = "Enter a valid email address or leave it empty."
@@ -98,7 +100,8 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
         if len(tags) != len(wanted):
             errors["tags"] = "One of the chosen tags does not exist."
     if errors:
-        raise Invalid(errors)
+        # Only a taken phone is a conflict (409 to API callers); anything else wrong is plain invalid input.
+        raise (Duplicate if clash and len(errors) == 1 else Invalid)(errors)
     return clean, tags
 
 
@@ -124,7 +127,7 @@ def save_contact(data: ContactInput, region: str, contact: Contact | None = None
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise Invalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
+        raise Duplicate({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
     if created:
         events.emit(events.CONTACT_CREATED, contact_id=contact.id, data={"source": source})
     elif changed:

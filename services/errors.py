@@ -8,3 +8,7 @@ class Invalid(ValueError):
     def __init__(self, errors: dict[str, str] | str):
         self.errors = {"": errors} if isinstance(errors, str) else dict(errors)
         super().__init__("; ".join(self.errors.values()))
+
+
+class Duplicate(Invalid):
+    """Refused because something with the same unique value (a phone, a name) already exists."""

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from extensions import db
 
 COUNT_CAP = 1000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 NUMBERED_ROWS = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # "<microseconds since 1970 UTC>_<id>": short, URL-safe and exact to the microsecond both databases keep.
@@ -140,3 +141,19 @@ def _cursor_of(row: Any, keys: tuple[ColumnElement, ColumnElement] | None) -> st
     if keys is None:
         return None
     return Cursor(*(getattr(row, key.key) for key in keys)).token()
+
+
+def keyset_page(stmt: Select, keys: tuple[ColumnElement, ColumnElement], cursor: str | None,
+                per_page: int) -> tuple[list[Any], str | None]:
+    """Rows of `stmt` (sorted by `keys` descending) after the cursor token, and the next page's token (or None).
+
+    Pure cursor paging for API clients: no count and no page numbers. Raises BadCursor for a token not made here.
+    """
+    if cursor:
+        position = Cursor.parse(cursor)
+        if position.id > MAX_ID:  # no row has it, and the database would refuse the comparison
+            raise BadCursor(cursor)
+        stmt = stmt.where(tuple_(*keys) < (position.at, position.id))
+    rows = db.session.scalars(stmt.limit(per_page + 1)).all()
+    items = list(rows[:per_page])
+    return items, (_cursor_of(items[-1], keys) if len(rows) > per_page else None)

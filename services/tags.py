@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import ContactTag, Tag
-from services.errors import Invalid
+from services.errors import Duplicate, Invalid
 
 NAME_MAX = 50
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -16,6 +17,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
     """Validate and create or rename/recolour a tag (flushes; the caller commits)."""
     errors = {}
+    taken = False
     clean_name = " ".join((name or "").split())
     if not clean_name:
         errors["name"] = "Enter a tag name."
@@ -25,15 +27,21 @@ def save_tag(name: str, color: str, tag: Tag | None = None) -> Tag:
         clash = db.session.scalar(select(Tag).where(func.lower(Tag.name) == clean_name.lower()))
         if clash is not None and clash is not tag:
             errors["name"] = f"A tag called “{clash.name}” already exists."
+            taken = True
     color = (color or "").strip() or "#6c757d"
     if not _COLOR.match(color):
         errors["color"] = "Pick a colour like #1a2b3c."
     if errors:
-        raise Invalid(errors)
+        raise (Duplicate if taken and len(errors) == 1 else Invalid)(errors)
     tag = tag or Tag()
     tag.name, tag.color = clean_name, color.lower()
     db.session.add(tag)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # Saved at the same moment, or a case the database folds differently (SQLite lower() is ASCII-only).
+        raise Duplicate({"name": f"A tag called “{clean_name}” already exists."}) from exc
     return tag
 
 

@@ -33,8 +33,11 @@ OWNERS = {
     # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
     "tenant_id": "tenant",
     "user_id": "user",
+    "key_id": "api_key",
 }
 ADMIN_PREFIX = "/admin/"
+# REST API routes are walked with the workspace's bearer key instead of a session.
+API_PREFIX = "/api/"
 
 
 def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
@@ -89,11 +92,12 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
 
         user_id = db.session.scalar(select(User.id).where(User.tenant_id == tenant_id).order_by(User.id))
         contact_import = import_data()
+        api_key = api_key_data()
         return {"contact": contact.id, "tag": tag.id, "contact_import": contact_import,
                 "message": message.id, "quick_reply": quick_reply.id,
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
-                "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id,
+                "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id, "api_key": api_key,
                 **deal_data(contact), **outbound_webhook_data()}
 
 
@@ -109,6 +113,25 @@ def import_data() -> int:
     db.session.add(ImportRowError(import_id=item.id, line=2, raw="keep me,12", reason="keep me"))
     db.session.flush()
     return item.id
+
+
+def api_key_data() -> int:
+    """An API key of the workspace in scope, for the Settings › API routes."""
+    from services.api_keys import create_key
+
+    return create_key("Owned key", ["read", "write"], None)[0].id
+
+
+def bearer(in_tenant, tenant_id: int) -> dict[str, str]:
+    """Headers with a fresh read and write key of `tenant_id` (marked used, so walking it writes nothing)."""
+    from models.base import utcnow
+    from services.api_keys import create_key
+
+    with in_tenant(tenant_id):
+        key, secret = create_key("Walker", ["read", "write"], None)
+        key.last_used_at = utcnow()
+        db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def deal_data(contact) -> dict[str, int]:
@@ -176,12 +199,17 @@ def test_other_tenant_gets_404_everywhere(app, create_user, login, in_tenant):
     ids = tenant_data(in_tenant, owner.tenant_id)
     tenant_data(in_tenant, intruder.tenant_id)  # the intruder has objects of its own
     client = login(intruder, test_client=app.test_client())
+    api_headers = bearer(in_tenant, intruder.tenant_id)
     before = snapshot(app)
     walked = 0
     for rule, params in id_rules(app):
         url = rule.build({p: ids[OWNERS[p]] for p in params})[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, data={"name": "hijack", "tag_id": ids["tag"]})
+            if url.startswith(API_PREFIX):
+                response = client.open(url, method=method, json={"name": "hijack", "tag_id": ids["tag"]},
+                                       headers=api_headers)
+            else:
+                response = client.open(url, method=method, data={"name": "hijack", "tag_id": ids["tag"]})
             assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
             walked += 1
     assert walked >= 8
@@ -195,15 +223,19 @@ def test_owner_reaches_the_same_urls(app, create_user, login, in_tenant):
     ids = tenant_data(in_tenant, owner.tenant_id)
     client = login(owner, test_client=app.test_client())
     admin_client = login(admin, test_client=app.test_client())
-    admin_rules = 0
+    api_headers = bearer(in_tenant, owner.tenant_id)
+    admin_rules = api_rules = 0
     for rule, params in id_rules(app):
         if "GET" in rule.methods:
             url = rule.build({p: ids[OWNERS[p]] for p in params})[1]
-            if url.startswith(ADMIN_PREFIX):
+            if url.startswith(API_PREFIX):
+                assert client.get(url, headers=api_headers).status_code == 200, url
+                api_rules += 1
+            elif url.startswith(ADMIN_PREFIX):
                 # The workspace's own people do not even learn the admin console exists.
                 assert client.get(url).status_code == 404, url
                 assert admin_client.get(url).status_code == 200, url
                 admin_rules += 1
             else:
                 assert client.get(url).status_code == 200, url
-    assert admin_rules >= 3
+    assert admin_rules >= 3 and api_rules >= 1
