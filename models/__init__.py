@@ -18,6 +18,7 @@ from models.tenant import Tenant
 from models.tenant_stats import TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
+from models.workflow import Workflow, WorkflowRun
 
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "DripEnrolment", "DripSequence",
            "DripStep", "DripStepSend", "Message", "MessageTemplate",
@@ -25,6 +26,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 __all__ += ["AuditEvent", "TenantStats", "UsageDay"]
+__all__ += ["Workflow", "WorkflowRun"]
 
 
 def init_app(app) -> None:
