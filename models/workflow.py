@@ -1,11 +1,11 @@
 """Workflows: one trigger, optional conditions and ordered actions; each firing is a durable run with its log."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -46,6 +46,8 @@ class Workflow(TenantScoped, Timestamps, db.Model):
     conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
+    # A daily trigger's last firing, as the workspace's local date: the minute sweep fires each day once.
+    daily_done_on: Mapped[date | None] = mapped_column(Date)
 
 
 class WorkflowRun(TenantScoped, Timestamps, db.Model):

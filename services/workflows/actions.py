@@ -141,8 +141,9 @@ def create_deal_action(ctx: Context, config: dict) -> str:
 
 
 def _open_deal(ctx: Context, stage: Stage) -> Deal | None:
-    return db.session.scalar(select(Deal).where(Deal.contact_id == ctx.contact.id, Deal.pipeline_id == stage.pipeline_id,
-                                                Deal.closed_at.is_(None)).order_by(Deal.id.desc()).limit(1))
+    return db.session.scalar(select(Deal).where(Deal.contact_id == ctx.contact.id,
+                                                Deal.pipeline_id == stage.pipeline_id, Deal.closed_at.is_(None))
+                             .order_by(Deal.id.desc()).limit(1))
 
 
 def move_deal_action(ctx: Context, config: dict) -> str:

@@ -120,7 +120,8 @@ def clean_config(fields: tuple[Field, ...], raw: dict[str, Any], prefix: str, er
         elif spec.kind in REFERENCES:
             found = reference(spec.kind, value)
             if found is None or (spec.kind == "template" and not found.is_approved):
-                errors[key] = f"{spec.label}: choose one of yours" + (" (approved)." if spec.kind == "template" else ".")
+                approved = " (approved)" if spec.kind == "template" else ""
+                errors[key] = f"{spec.label}: choose one of yours{approved}."
                 continue
             value = found.id
         elif len(str(value)) > TEXT_LIMIT:
