@@ -28,6 +28,7 @@ OWNERS = {
     "step_id": "drip_step",
     "enrolment_id": "drip_enrolment",
     "deal_id": "deal", "pipeline_id": "pipeline", "stage_id": "stage", "task_id": "task", "note_id": "note",
+    "workflow_id": "workflow", "run_id": "workflow_run",
     # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
     "tenant_id": "tenant",
     "user_id": "user",
@@ -90,7 +91,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
                 "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id,
-                **deal_data(contact)}
+                **deal_data(contact), **workflow_data(contact, tag)}
 
 
 def deal_data(contact) -> dict[str, int]:
@@ -107,6 +108,21 @@ def deal_data(contact) -> dict[str, int]:
     task = create_task("keep me", None, ZoneInfo("UTC"), deal=deal)
     note = add_note(contact, "keep me", deal=deal)
     return {"deal": deal.id, "pipeline": pipeline.id, "stage": stage.id, "task": task.id, "note": note.id}
+
+
+def workflow_data(contact, tag) -> dict[str, int]:
+    """An enabled workflow with a run waiting in its log, for the workflow routes."""
+    from models import Workflow, WorkflowRun
+
+    workflow = Workflow(name="Owned workflow", enabled=True, trigger_kind="tag.added", trigger_config={},
+                        actions=[{"kind": "add_tag", "tag_id": tag.id}])
+    db.session.add(workflow)
+    db.session.flush()
+    run = WorkflowRun(workflow_id=workflow.id, trigger_key="event:1", contact_id=contact.id, state="waiting",
+                      log=[{"at": "2031-01-01T00:00:00+00:00", "step": "trigger", "ok": True, "text": "keep me"}])
+    db.session.add(run)
+    db.session.flush()
+    return {"workflow": workflow.id, "workflow_run": run.id}
 
 
 def snapshot(app) -> str:

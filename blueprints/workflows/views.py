@@ -80,6 +80,15 @@ def runs(workflow_id: int):
     return render("workflows/runs.html", workflow=workflow, runs=rows, names=names)
 
 
+@bp.get("/runs/<int:run_id>")
+def run(run_id: int):
+    """One run with its log."""
+    row = get_or_404(WorkflowRun, run_id)
+    workflow = get_or_404(Workflow, row.workflow_id)
+    names = dict(db.session.execute(select(Contact.id, Contact.name).where(Contact.id == row.contact_id)).all())
+    return render("workflows/runs.html", workflow=workflow, runs=[row], names=names, single=True)
+
+
 @bp.route("/<int:workflow_id>/test", methods=["GET", "POST"])
 def test(workflow_id: int):
     """Dry run on a contact: what the workflow would do now, without sending or changing anything."""

@@ -179,7 +179,7 @@ def _describe_change(verb: str):
     def describe(ctx: Context, config: dict) -> str:
         names = {"tag_id": Tag, "sequence_id": DripSequence, "stage_id": Stage}
         parts = [f"{key.removesuffix('_id')} {_get(names[key], value).name}" if key in names else f"{key} {value!r}"
-                 for key, value in config.items()]
+                 for key, value in config.items() if key != "kind"]
         return f"would {verb}: " + ", ".join(parts)
     return describe
 

@@ -28,7 +28,7 @@ ADVANCE_JOB = "jobs.workflows.advance_run"
 MAX_DEPTH = 5                      # workflows setting off workflows: at most this many in one chain
 RATE_CAP = 20                      # runs per contact (all workflows) within RATE_WINDOW
 RATE_WINDOW = timedelta(minutes=10)
-LOOP = "stopped: loop"
+LOOP = "loop"  # logged as "stopped: loop: <why>"
 
 
 def entry(step: str, ok: bool, text: str, now: datetime | None = None) -> dict[str, Any]:
@@ -177,7 +177,7 @@ def advance(run_id: int, now: datetime | None = None) -> str | None:
         contact = db.session.scalar(select(Contact).where(Contact.id == run.contact_id))
         if not workflow.enabled:
             _finish(run, RunState.STOPPED, moment,
-                    entry("stopped", False, "stopped: the workflow was disabled", moment))
+                    entry("stopped", False, "the workflow was disabled", moment))
         else:
             ctx = Context(contact=contact, now=moment, zone=zone, run_id=run.id, workflow_id=workflow.id,
                           user_id=workflow.created_by_id)
