@@ -31,7 +31,7 @@ def _values(form, prefix: str, fields) -> dict[str, Any]:
     values = {}
     for spec in fields:
         key = prefix + spec.name
-        values[spec.name] = form.getlist(key) if spec.kind == "weekdays" else form.get(key, "")
+        values[spec.name] = form.getlist(key) if spec.input == "weekdays" else form.get(key, "")
     return values
 
 

@@ -87,15 +87,16 @@ def start_run(workflow: Workflow, contact_id: int, trigger_key: str, trigger_tex
 
 def start_for_event(event, now: datetime | None = None) -> list[WorkflowRun]:
     """Start a run of every enabled workflow whose trigger matches the domain event (the consumer)."""
-    if event.contact_id is None or event.kind not in TRIGGERS:
+    kind = event.kind
+    if event.contact_id is None or kind not in TRIGGERS:
         return []
     now = now or utcnow()
     workflows = db.session.scalars(select(Workflow).where(Workflow.enabled.is_(True),
-                                                          Workflow.trigger_kind == event.kind)
+                                                          Workflow.trigger_kind == kind)
                                    .order_by(Workflow.id)).all()
     started, recent = [], None
     for workflow in workflows:
-        matched, text = TRIGGERS[event.kind].match(event, workflow.trigger_config or {})
+        matched, text = TRIGGERS[kind].match(event, workflow.trigger_config or {})
         if not matched:
             continue
         recent = _recent_runs(event.contact_id, now) if recent is None else recent

@@ -25,11 +25,11 @@ REFERENCES = {"tag": Tag, "stage": Stage, "sequence": DripSequence, "template": 
 
 @dataclass(frozen=True)
 class Field:
-    """One setting of a step: `kind` is text, textarea, number, time, choice, weekdays or a reference kind."""
+    """One setting of a step: `input` is text, textarea, number, time, choice, weekdays or a reference kind."""
 
     name: str
     label: str
-    kind: str = "text"
+    input: str = "text"
     choices: tuple[tuple[str, str], ...] = ()
     required: bool = True
     help: str = ""
@@ -97,30 +97,30 @@ def clean_config(fields: tuple[Field, ...], raw: dict[str, Any], prefix: str, er
             if spec.required:
                 errors[key] = f"{spec.label}: fill this in."
             continue
-        if spec.kind == "number":
+        if spec.input == "number":
             if not str(value).isdigit() or not 0 < int(value) <= 100_000:
                 errors[key] = f"{spec.label}: a whole number from 1 to 100000."
                 continue
             value = int(value)
-        elif spec.kind == "time":
+        elif spec.input == "time":
             if not TIME.match(str(value)):
                 errors[key] = f"{spec.label}: a time as HH:MM (24-hour)."
                 continue
-        elif spec.kind == "choice":
+        elif spec.input == "choice":
             if value not in {c for c, _ in spec.choices}:
                 errors[key] = f"{spec.label}: choose one of the options."
                 continue
-        elif spec.kind == "weekdays":
+        elif spec.input == "weekdays":
             days = value if isinstance(value, list) else str(value).split(",")
             days = sorted({int(d) for d in days if str(d).strip().isdigit() and 0 <= int(d) <= 6})
             if not days:
                 errors[key] = f"{spec.label}: tick at least one day."
                 continue
             value = days
-        elif spec.kind in REFERENCES:
-            found = reference(spec.kind, value)
-            if found is None or (spec.kind == "template" and not found.is_approved):
-                approved = " (approved)" if spec.kind == "template" else ""
+        elif spec.input in REFERENCES:
+            found = reference(spec.input, value)
+            if found is None or (spec.input == "template" and not found.is_approved):
+                approved = " (approved)" if spec.input == "template" else ""
                 errors[key] = f"{spec.label}: choose one of yours{approved}."
                 continue
             value = found.id

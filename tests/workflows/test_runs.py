@@ -51,9 +51,10 @@ def test_conditions_are_logged_and_a_failed_one_stops_the_run_before_any_action(
 
 
 def test_window_deal_stage_and_time_of_day_conditions(connected_cloud, in_tenant):
+    from zoneinfo import ZoneInfo
+
     from services.workflows.conditions import deal_in_stage, time_between, window_is
     from services.workflows.steps import Context
-    from zoneinfo import ZoneInfo
 
     tenant = connected_cloud.tenant_id
     with in_tenant(tenant):
@@ -62,7 +63,7 @@ def test_window_deal_stage_and_time_of_day_conditions(connected_cloud, in_tenant
         new, won = [s.id for s in stages_of(all_pipelines()[0])][:2]
         create_deal(DealInput(title="T", contact_id=fresh.id, stage_id=new))
         zone, wednesday_10 = ZoneInfo("Europe/Lisbon"), datetime(2031, 3, 5, 10, 0, tzinfo=UTC)
-        at = lambda contact, now=wednesday_10: Context(contact=contact, now=now, zone=zone)  # noqa: E731
+        at = lambda contact, now=wednesday_10: Context(contact=contact, now=now, zone=zone)
         assert window_is(at(fresh), {"state": "open"})[0] and not window_is(at(stale), {"state": "open"})[0]
         assert window_is(at(stale), {"state": "closed"})[0]
         assert deal_in_stage(at(fresh), {"stage_id": new})[0] and not deal_in_stage(at(fresh), {"stage_id": won})[0]
@@ -145,8 +146,8 @@ def test_depth_limit_and_per_contact_rate_cap_stop_with_a_loop_entry(owner, in_t
 
 
 def test_a_disabled_workflow_stops_its_waiting_runs_when_they_resume(owner, in_tenant):
-    from services.workflows.definitions import set_enabled
     from models import Workflow
+    from services.workflows.definitions import set_enabled
 
     tenant = owner.tenant_id
     contact_id = _contact(in_tenant, tenant)
