@@ -153,7 +153,7 @@ def _act(run: WorkflowRun, workflow: Workflow, ctx: Context, now: datetime) -> N
                                                        "depth": run.depth, "chain": run.chain,
                                                        "contact_id": run.contact_id}):
             outcome = ACTIONS[action["kind"]].run(ctx, action)
-    except Exception as exc:
+    except Exception as exc:  # any failure is this run's outcome: recorded on it, later runs are not affected
         _finish(run, RunState.FAILED, now, entry("action", False, f"{label}: failed: {exc}", now))
         return
     run.log = [*run.log, entry("action", True, f"{label}: {outcome}", now)]

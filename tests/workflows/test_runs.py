@@ -160,15 +160,19 @@ def test_a_disabled_workflow_stops_its_waiting_runs_when_they_resume(owner, in_t
     assert runs(in_tenant, tenant)[0].state == "stopped" and _done_field(in_tenant, tenant, contact_id) is None
 
 
-def test_one_workspaces_events_never_start_anothers_workflows(create_user, in_tenant):
+def test_one_workspaces_events_never_start_anothers_workflows(create_user, in_tenant, monkeypatch):
     first, second = create_user(), create_user()
     make_workflow(in_tenant, second.tenant_id, [FIELD])
+    considered = []
+    real = runner.start_run
+    monkeypatch.setattr(runner, "start_run", lambda workflow, *a, **k: considered.append(workflow.id) or real(
+        workflow, *a, **k))
     theirs = _contact(in_tenant, second.tenant_id)
     mine = _contact(in_tenant, first.tenant_id)
     assert deliver(in_tenant, first.tenant_id, event("message.received", mine, data={"text": "x"})) == []
     # Even an event naming the other workspace's contact id starts nothing there.
     assert deliver(in_tenant, first.tenant_id, event("message.received", theirs, data={"text": "x"})) == []
-    assert runs(in_tenant, second.tenant_id) == []
+    assert runs(in_tenant, second.tenant_id) == [] and considered == []
     with in_tenant(first.tenant_id):
         assert db.session.scalars(select(WorkflowRun)).all() == []
 
