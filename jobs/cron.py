@@ -4,6 +4,7 @@ from rq import cron
 from jobs.admin import refresh_tenant_stats, unlink_idle_devices
 from jobs.broadcasts import start_due_broadcasts, sweep_broadcasts
 from jobs.drips import send_due_steps
+from jobs.events import requeue_stale_dispatches
 from jobs.maintenance import record_heartbeat
 from jobs.retention import prune_history
 from jobs.scheduling import queue_due_messages
@@ -14,6 +15,7 @@ from jobs.workflows import fire_daily_workflows, resume_due_runs
 
 cron.register(record_heartbeat, queue_name="default", interval=60)
 cron.register(requeue_stale_events, queue_name="default", interval=120)
+cron.register(requeue_stale_dispatches, queue_name="default", interval=60)
 cron.register(reconcile_outbox, queue_name="default", interval=60)
 cron.register(queue_due_messages, queue_name="default", interval=60)
 cron.register(prune_history, queue_name="default", cron="30 3 * * *")

@@ -5,6 +5,7 @@ from models.broadcast import Broadcast, BroadcastRecipient
 from models.channel import Channel
 from models.contact import Contact, ContactTag
 from models.deal import Deal, DealHistory, Pipeline, Stage, StageOutcome
+from models.domain_event import DomainEvent
 from models.drip import DripEnrolment, DripSequence, DripStep, DripStepSend
 from models.message import Message
 from models.message_template import MessageTemplate
@@ -26,6 +27,7 @@ __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag"
            "WebhookEvent", "init_app", "tenant_scope", "unscoped"]
 __all__ += ["Deal", "DealHistory", "Note", "Pipeline", "Stage", "StageOutcome", "Task"]
 __all__ += ["AuditEvent", "TenantStats", "UsageDay"]
+__all__ += ["DomainEvent"]
 __all__ += ["Workflow", "WorkflowRun"]
 
 

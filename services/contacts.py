@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import Contact, ContactTag, Tag
 from models.base import utcnow
-from services import paging
+from services import events, paging
 from services.drips.enrolment import tags_added as drip_tags_added
 from services.emails import looks_like_email
 from services.errors import Invalid
@@ -103,18 +103,20 @@ def _validate(data: ContactInput, region: str, current: Contact | None) -> tuple
 
 
 def save_contact(data: ContactInput, region: str, contact: Contact | None = None, *,
-                 author_id: int | None = None) -> Contact:
+                 author_id: int | None = None, source: str = "ui") -> Contact:
     """Validate and create or update a contact (flushes; the caller commits).
 
     Notes typed with a new contact become the first entry of its notes timeline (by `author_id`); the old
-    single notes column is no longer written.
+    single notes column is no longer written. A `contact.created` or `contact.updated` event records it.
     """
     clean, tags = _validate(data, region, contact)
-    if contact is None:
+    created = contact is None
+    if created:
         ensure_contact_room()
-    first_note = clean.pop("notes") if contact is None else None
+    first_note = clean.pop("notes") if created else None
     clean.pop("notes", None)
     contact = contact or Contact()
+    changed = sorted(key for key, value in clean.items() if created or getattr(contact, key) != value)
     for key, value in clean.items():
         setattr(contact, key, value)
     db.session.add(contact)
@@ -123,6 +125,10 @@ def save_contact(data: ContactInput, region: str, contact: Contact | None = None
             db.session.flush()
     except IntegrityError as exc:
         raise Invalid({"phone": f"{clean['phone']} already belongs to another contact."}) from exc
+    if created:
+        events.emit(events.CONTACT_CREATED, contact_id=contact.id, data={"source": source})
+    elif changed:
+        events.emit(events.CONTACT_UPDATED, contact_id=contact.id, data={"fields": changed})
     if tags is not None:
         set_contact_tags(contact, tags)
     if first_note:
@@ -135,6 +141,7 @@ def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
     wanted = {tag.id for tag in tags}
     links = db.session.scalars(select(ContactTag).where(ContactTag.contact_id == contact.id))
     have = {link.tag_id: link for link in links}
+    removed = [link.tag_id for tag_id, link in have.items() if tag_id not in wanted]
     for tag_id, link in have.items():
         if tag_id not in wanted:
             db.session.delete(link)
@@ -143,6 +150,16 @@ def set_contact_tags(contact: Contact, tags: list[Tag]) -> None:
     db.session.flush()
     db.session.expire(contact, ["tags"])
     drip_tags_added(contact, wanted - have.keys())
+    _tag_events(contact, events.TAG_ADDED, sorted(wanted - have.keys()))
+    _tag_events(contact, events.TAG_REMOVED, sorted(removed))
+
+
+def _tag_events(contact: Contact, kind: str, tag_ids: list[int]) -> None:
+    if not tag_ids:
+        return
+    names = dict(db.session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).tuples().all())
+    for tag_id in tag_ids:
+        events.emit(kind, contact_id=contact.id, subject_id=tag_id, data={"tag": names.get(tag_id)})
 
 
 def delete_contact(contact: Contact) -> None:
@@ -169,6 +186,7 @@ def add_tag(contact: Contact, tag_id: int | None) -> Tag:
         db.session.flush()
         db.session.expire(contact, ["tags"])
         drip_tags_added(contact, {tag.id})
+        events.emit(events.TAG_ADDED, contact_id=contact.id, subject_id=tag.id, data={"tag": tag.name})
     return tag
 
 
@@ -179,6 +197,7 @@ def remove_tag(contact: Contact, tag: Tag) -> None:
         db.session.delete(link)
         db.session.flush()
         db.session.expire(contact, ["tags"])
+        events.emit(events.TAG_REMOVED, contact_id=contact.id, subject_id=tag.id, data={"tag": tag.name})
 
 
 def search_contacts(query: str = "", tag_id: int | None = None, *criteria: ColumnElement[bool],

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import Channel, Contact, Message
 from models.base import utcnow
+from services import events as domain_events
 from services.channels import set_state
 from services.conversations import reopen_on_inbound
 from services.drips.exits import on_opt_out as drip_opt_out
@@ -109,9 +110,12 @@ def _lock_contacts(events: list[Event]) -> dict[str, Contact]:
     if not wanted:
         return {}
     phones = sorted(wanted)
-    insert_ignoring_conflicts(Contact, [{"phone": phone, "name": (wanted[phone] or phone)[: Contact.NAME_MAX],
-                                         "profile_name": wanted[phone]} for phone in phones],
-                              conflict_columns=["tenant_id", "phone"])
+    created = insert_ignoring_conflicts(
+        Contact, [{"phone": phone, "name": (wanted[phone] or phone)[: Contact.NAME_MAX],
+                   "profile_name": wanted[phone]} for phone in phones],
+        conflict_columns=["tenant_id", "phone"], returning=Contact.__table__.c.id)
+    domain_events.emit_many(domain_events.CONTACT_CREATED, [{"contact_id": contact_id, "data": {"source": "inbound"}}
+                                              for contact_id in sorted(created)])
     rows = db.session.scalars(select(Contact).where(Contact.phone.in_(phones))
                               .order_by(Contact.phone).with_for_update()).all()
     return {contact.phone: contact for contact in rows}
@@ -161,6 +165,8 @@ def _inbound(channel: Channel, event: InboundMessage, contacts, received_at: dat
     if contact.last_message_at is None or contact.last_message_at < at:
         contact.last_message_at = at
     reopen_on_inbound(contact)
+    domain_events.emit(domain_events.MESSAGE_RECEIVED, contact_id=contact.id, subject_id=message.id,
+                data={"text": message.body, "type": message.type})
     if message.media:
         enqueue_after_commit("jobs.media.fetch_inbound_media", message.tenant_id, message.id, queue_name=INBOUND_QUEUE)
     if message.type in ("text", "button", "interactive") and message.body:
@@ -186,6 +192,9 @@ def _status(channel: Channel, event: StatusUpdate, contacts, received_at: dateti
     at = min(event.timestamp or received_at, received_at)
     code = None if event.error_code is None else str(event.error_code)[:ERROR_CODE_MAX]
     changed = message.apply_status(str(event.status), at, error_code=code, error_title=_text(event.error_title))
+    if changed:
+        domain_events.emit(domain_events.MESSAGE_STATUS, contact_id=message.contact_id, subject_id=message.id,
+                    data={"status": message.status, "error": message.error_title})
     if event.status == "failed" and code == "131050" and handle_provider_opt_out(message.contact):
         drip_opt_out(message.contact, received_at)
     return changed

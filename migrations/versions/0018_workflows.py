@@ -1,7 +1,7 @@
 """workflows
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-11-23 17:16:32
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
 from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
+from services import events
 from services.audit import record
 from services.broadcasts import audience as audiences
 from services.broadcasts.content import clean_content
@@ -169,8 +170,10 @@ def cancel(broadcast: Broadcast) -> int:
     reason = "Cancelled before sending."
     record("broadcast.cancelled", target=broadcast, changes={"name": broadcast.name})
     count = take_back(broadcast, RecipientState.CANCELLED, reason)
-    return count + db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.QUEUED)
-                                      .values(state=RecipientState.CANCELLED, reason=reason)).rowcount
+    count += db.session.execute(_recipients(broadcast, BroadcastRecipient.state == RecipientState.QUEUED)
+                                .values(state=RecipientState.CANCELLED, reason=reason)).rowcount
+    announce_finished(broadcast)
+    return count
 
 
 def retry_failed(broadcast: Broadcast) -> int:
@@ -218,4 +221,17 @@ def complete_if_done(broadcast: Broadcast) -> bool:
     """Mark a sending broadcast completed once no recipient is queued or on its way."""
     if broadcast.status != BroadcastStatus.SENDING or unfinished(broadcast.id):
         return False
-    return move_status(broadcast, [BroadcastStatus.SENDING], status=BroadcastStatus.COMPLETED, finished_at=utcnow())
+    if not move_status(broadcast, [BroadcastStatus.SENDING], status=BroadcastStatus.COMPLETED, finished_at=utcnow()):
+        return False
+    announce_finished(broadcast)
+    return True
+
+
+def announce_finished(broadcast: Broadcast) -> None:
+    """Record `broadcast.finished` with the recipients' final counts by state."""
+    totals = dict(db.session.execute(select(BroadcastRecipient.state, func.count())
+                                     .where(BroadcastRecipient.broadcast_id == broadcast.id)
+                                     .group_by(BroadcastRecipient.state)).tuples().all())
+    events.emit(events.BROADCAST_FINISHED, subject_id=broadcast.id,
+                data={"status": str(broadcast.status), "name": broadcast.name,
+                      "totals": {str(state): count for state, count in totals.items()}})

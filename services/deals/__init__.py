@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Contact, Deal
-from services.deals.events import DealStageChanged, deal_stage_changed
 from services.deals.export import csv_lines, record_export, safe_cell
 from services.deals.money import format_minor, parse_value, plain_minor
 from services.deals.moves import move_deal
@@ -37,9 +36,9 @@ from services.deals.queries import (
 from services.deals.records import DealInput, create_deal, delete_deal, update_deal
 from services.segments import OPERATORS, Operator, register_operator
 
-__all__ = ["CARDS_PER_COLUMN", "SORTS", "DealFilter", "DealInput", "DealStageChanged", "add_pipeline", "add_stage",
+__all__ = ["CARDS_PER_COLUMN", "SORTS", "DealFilter", "DealInput", "add_pipeline", "add_stage",
            "all_pipelines", "board_columns", "contacts_with_deals", "create_deal", "create_default_pipeline",
-           "csv_lines", "deal_rows", "deal_stage_changed", "deals_of_contact", "delete_deal", "format_minor",
+           "csv_lines", "deal_rows", "deals_of_contact", "delete_deal", "format_minor",
            "history_of", "month_bounds", "move_deal", "move_stage", "parse_value", "pipeline_or_default", "plain_minor",
            "record_export", "rename_pipeline", "safe_cell", "stage_totals", "stages_of", "update_deal", "update_stage"]
 

@@ -8,8 +8,7 @@ from sqlalchemy import select, update
 from extensions import db
 from models import Deal, DealHistory, Stage
 from models.base import utcnow
-from models.tenancy import current_tenant_id
-from services.deals import events
+from services import events
 from services.errors import Invalid
 
 
@@ -24,9 +23,9 @@ def record_stage(deal: Deal, old: Stage | None, new: Stage, user_id: int | None)
     """The history entry and the after-commit event for a deal entering `new` (from `old`, None when created)."""
     db.session.add(DealHistory(deal_id=deal.id, from_stage_id=old.id if old else None, to_stage_id=new.id,
                                from_stage_name=old.name if old else None, to_stage_name=new.name, user_id=user_id))
-    events.record(events.DealStageChanged(
-        tenant_id=current_tenant_id(), deal_id=deal.id, contact_id=deal.contact_id, pipeline_id=deal.pipeline_id,
-        from_stage_id=old.id if old else None, to_stage_id=new.id, user_id=user_id))
+    events.emit(events.DEAL_STAGE_CHANGED, contact_id=deal.contact_id, subject_id=deal.id,
+                data={"pipeline_id": deal.pipeline_id, "from_stage_id": old.id if old else None,
+                      "to_stage_id": new.id, "user_id": user_id})
 
 
 def column_ids(stage_id: int, *, excluding: int | None = None) -> list[int]:

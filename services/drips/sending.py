@@ -20,6 +20,7 @@ from models.drip import EnrolmentState
 from models.tenancy import current_tenant_id
 from services.broadcasts.content import find_template, render_for
 from services.channels import capabilities_for, get_channel
+from services.drips.completion import announce_completed
 from services.drips.exits import OPTED_OUT
 from services.drips.sequences import sent_step_ids
 from services.drips.timing import plan
@@ -100,13 +101,14 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     contacts = {c.id: c for c in db.session.scalars(
         select(Contact).where(Contact.id.in_({e.contact_id for e in enrolments})))}
     templates: dict[tuple, object] = {}
-    rows, sends, refused, moved = [], [], [], []
+    rows, sends, refused, moved, completed = [], [], [], [], []
     for enrolment in enrolments:
         sequence, had = sequences[enrolment.sequence_id], sent.setdefault(enrolment.id, set())
         planned = enrolment.current_step_id
         step = plan(enrolment, sequence, steps[sequence.id], had, zone, now)
         if step is None:
             counts["completed"] += 1
+            completed.append(enrolment)
             continue
         if step.id != planned and enrolment.next_step_at > now:
             counts["replanned"] += 1  # the sequence was edited since the plan: wait for the new time
@@ -145,6 +147,8 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
         plan(enrolment, sequences[enrolment.sequence_id], steps[enrolment.sequence_id], sent[enrolment.id], zone, now)
         if enrolment.state == EnrolmentState.COMPLETED:
             counts["completed"] += 1
+            completed.append(enrolment)
     db.session.flush()
+    announce_completed(completed)
     counts["queued"], counts["not_sent"] = len(sends), len(refused)
     return counts

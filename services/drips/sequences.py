@@ -18,6 +18,7 @@ from models import DripEnrolment, DripSequence, DripStep, DripStepSend, Tag
 from models.base import utcnow
 from models.drip import DelayFrom, DelayUnit, EnrolmentState
 from services.broadcasts.content import clean_content
+from services.drips.completion import announce_completed
 from services.drips.timing import plan
 from services.errors import Invalid
 from services.workspace import workspace_zone
@@ -167,9 +168,10 @@ def replan(sequence: DripSequence, now: datetime | None = None) -> int:
         if not batch:
             return done
         sent = sent_step_ids([e.id for e in batch])
-        for enrolment in batch:
-            plan(enrolment, sequence, steps, sent.get(enrolment.id, set()), zone, now)
+        completed = [enrolment for enrolment in batch
+                     if plan(enrolment, sequence, steps, sent.get(enrolment.id, set()), zone, now) is None]
         db.session.flush()
+        announce_completed(completed)
         done, after = done + len(batch), batch[-1].id
 
 

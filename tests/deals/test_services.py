@@ -7,14 +7,13 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Deal, DealHistory, Pipeline, Stage
+from models import Deal, DealHistory, DomainEvent, Pipeline, Stage
 from services.deals import (
     DealFilter,
     DealInput,
     add_pipeline,
     add_stage,
     create_deal,
-    deal_stage_changed,
     delete_deal,
     format_minor,
     move_deal,
@@ -116,30 +115,25 @@ def test_a_move_to_another_pipelines_or_workspaces_stage_is_refused(create_user,
         assert deal.stage_id == stages()[0].id
 
 
-def test_the_stage_changed_event_is_sent_after_commit_only(create_user, in_tenant, app):
+def test_the_stage_changed_event_exists_only_if_the_move_commits(create_user, in_tenant, app):
     user = create_user()
-    heard = []
 
-    def listener(sender, event):
-        heard.append((sender, event.from_stage_id, event.to_stage_id))
+    def recorded():
+        rows = db.session.scalars(select(DomainEvent).where(DomainEvent.kind == "deal.stage_changed")
+                                  .order_by(DomainEvent.id)).all()
+        return [(e.subject_id, e.data["from_stage_id"], e.data["to_stage_id"]) for e in rows]
 
-    deal_stage_changed.connect(listener)
-    try:
-        with in_tenant(user.tenant_id):
-            new, qualified = stages()[:2]
-            deal = make_deal(make_contact(), new)
-            db.session.commit()
-            assert heard == [(user.tenant_id, None, new.id)]
-            move_deal(deal, qualified.id)
-            assert len(heard) == 1  # not before the commit
-            db.session.rollback()
-            db.session.commit()
-            assert len(heard) == 1  # a rolled back move is never announced
-            move_deal(deal, qualified.id)
-            db.session.commit()
-            assert heard[-1] == (user.tenant_id, new.id, qualified.id)
-    finally:
-        deal_stage_changed.disconnect(listener)
+    with in_tenant(user.tenant_id):
+        new, qualified = stages()[:2]
+        deal = make_deal(make_contact(), new)
+        db.session.commit()
+        assert recorded() == [(deal.id, None, new.id)]
+        move_deal(deal, qualified.id)
+        db.session.rollback()
+        assert recorded() == [(deal.id, None, new.id)]  # a rolled back move is never announced
+        move_deal(deal, qualified.id)
+        db.session.commit()
+        assert recorded()[-1] == (deal.id, new.id, qualified.id)
 
 
 @pytest.mark.parametrize("text, currency, minor", [("1,234.50", "USD", 123450), ("", "EUR", 0), ("1500", "JPY", 1500),

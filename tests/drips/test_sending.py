@@ -290,3 +290,24 @@ def test_a_template_step_goes_out_on_cloud_outside_the_window_with_its_mapped_va
     run_jobs()
     assert drip_bodies(in_tenant, tenant_id) == ["Hi Ana, your order A-17 is ready."]
     assert graph.sent[0]["template"]["name"] == "order_ready"
+
+
+def test_the_last_step_records_that_the_contact_completed_the_sequence(app, sandbox_owner, in_tenant):
+    from models import DomainEvent
+
+    tenant_id = sandbox_owner.tenant_id
+    sequence_id = make_sequence(in_tenant, tenant_id, THREE_STEPS[:2])
+    contact_id = a_contact(in_tenant, tenant_id)
+    enrolment_id = enrol_at(in_tenant, tenant_id, contact_id, sequence_id, T0)
+
+    def completions():
+        with in_tenant(tenant_id):
+            return [(e.contact_id, e.subject_id, e.data) for e in db.session.scalars(
+                select(DomainEvent).where(DomainEvent.kind == "drip.completed"))]
+
+    sweep(T0)
+    assert completions() == []
+    sweep(T0 + timedelta(hours=2))
+    assert completions() == [(contact_id, sequence_id, {"enrolment_id": enrolment_id})]
+    sweep(T0 + timedelta(days=30))
+    assert len(completions()) == 1
