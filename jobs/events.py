@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
+import services.workflows.triggers  # noqa: F401  (registers the workflow consumer)
 from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Tenant

@@ -38,7 +38,7 @@ def test_keyword_price_tags_sends_a_template_and_opens_a_deal(app, live_server, 
     phone = link_sandbox(page, new_page, live_server)
 
     page.get_by_role("link", name="Workflows").first.click()
-    page.get_by_role("link", name="New workflow").click()
+    page.get_by_role("button", name="New workflow").click()
     page.get_by_label("Name", exact=True).fill("Price leads")
     page.get_by_label("When the message is").select_option("keyword")
     page.get_by_label("Keyword or pattern").fill("PRICE")
