@@ -119,17 +119,24 @@ def feed(app, tenants: list[int], messages: int, batch: int) -> tuple[int, float
     return expected, time.time() - began
 
 
-def progress(app) -> tuple[int, int]:
-    """(runs finished, runs in all) over every workspace."""
-    from sqlalchemy import text
+def progress(app, tenants: list[int]) -> tuple[int, int]:
+    """(runs finished, runs in all) over the workspaces."""
+    from sqlalchemy import func, select
 
     from extensions import db
+    from models import WorkflowRun
+    from models.tenancy import tenant_scope
 
+    finished = total = 0
     with app.app_context():
-        row = db.session.execute(text("SELECT count(*) FILTER (WHERE state IN ('done', 'failed', 'stopped')), "
-                                      "count(*) FROM workflow_runs")).one()
+        for tenant_id in tenants:
+            with tenant_scope(tenant_id):
+                for state, count in db.session.execute(select(WorkflowRun.state, func.count(WorkflowRun.id))
+                                                       .group_by(WorkflowRun.state)):
+                    total += count
+                    finished += count if state in ("done", "failed", "stopped") else 0
         db.session.remove()
-    return row[0], row[1]
+    return finished, total
 
 
 def sweep(app) -> int:
@@ -141,20 +148,30 @@ def sweep(app) -> int:
     return resume_due_runs()
 
 
-def figures(app) -> dict[str, float]:
-    """Events per second and the inbound-to-done latencies, read from the database."""
-    from sqlalchemy import text
+def figures(app, tenants: list[int]) -> dict:
+    """Events per second and the inbound-to-done latencies, read from the database workspace by workspace."""
+    from sqlalchemy import func, select
 
     from extensions import db
+    from models import DomainEvent, Message, WorkflowRun
+    from models.tenancy import tenant_scope
 
+    firsts, lasts, events, rows = [], [], 0, []
     with app.app_context():
-        first, last, events = db.session.execute(text(
-            "SELECT min(created_at), max(dispatched_at), count(*) FROM domain_events "
-            "WHERE kind = 'message.received' AND dispatched_at IS NOT NULL")).one()
-        rows = db.session.execute(text(
-            "SELECT r.finished_at, m.created_at, r.state FROM workflow_runs r "
-            "JOIN domain_events e ON e.tenant_id = r.tenant_id AND e.id = r.event_id "
-            "JOIN messages m ON m.tenant_id = e.tenant_id AND m.id = e.subject_id")).all()
+        for tenant_id in tenants:
+            with tenant_scope(tenant_id):
+                first, last, count = db.session.execute(
+                    select(func.min(DomainEvent.created_at), func.max(DomainEvent.dispatched_at),
+                           func.count(DomainEvent.id))
+                    .where(DomainEvent.kind == "message.received", DomainEvent.dispatched_at.is_not(None))).one()
+                if count:
+                    firsts.append(first)
+                    lasts.append(last)
+                    events += count
+                rows += db.session.execute(
+                    select(WorkflowRun.finished_at, Message.created_at, WorkflowRun.state)
+                    .join(DomainEvent, DomainEvent.id == WorkflowRun.event_id)
+                    .join(Message, Message.id == DomainEvent.subject_id)).all()
         db.session.remove()
     latencies = sorted((done - stored).total_seconds() for done, stored, _state in rows if done)
     states: dict[str, int] = {}
@@ -164,7 +181,7 @@ def figures(app) -> dict[str, float]:
     def pick(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
 
-    span = (last - first).total_seconds() if first and last else float("nan")
+    span = (max(lasts) - min(firsts)).total_seconds() if firsts else float("nan")
     return {"events": events, "span": span, "rate": events / span if span else float("nan"), "runs": len(rows),
             "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": pick(1.0), "states": states}
 
@@ -199,7 +216,7 @@ def main() -> int:
                   f"({args.messages / fed:,.0f}/s); {expected:,} runs expected", flush=True)
             deadline, swept, last_sweep = time.time() + 1800, 0, time.time()
             while time.time() < deadline:
-                finished, total = progress(app)
+                finished, total = progress(app, tenants)
                 if total >= expected and finished >= total:
                     break
                 if time.time() - last_sweep >= 60:
@@ -214,7 +231,7 @@ def main() -> int:
                 worker.wait()
             if redis_server is not None:
                 redis_server.stop()
-        result = figures(app)
+        result = figures(app, tenants)
     print(f"runs: {result['runs']:,} ({result['states']}) for {result['events']:,} message.received events")
     print(f"events evaluated: {result['rate']:,.0f}/s ({result['events']:,} in {result['span']:.1f} s, "
           f"{args.workers} workers)")
