@@ -223,7 +223,7 @@ def main() -> int:
                     swept += sweep(app)  # what the cron does every minute: resume runs whose job was lost
                     last_sweep = time.time()
                 time.sleep(1)
-            print(f"runs resumed by the minute sweep (their job was lost): {swept}")
+            print(f"runs resumed by the minute sweep (overdue: their job was lost): {swept}")
         finally:
             for worker in workers:
                 worker.terminate()

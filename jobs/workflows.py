@@ -22,7 +22,7 @@ def advance_run(tenant_id: int, run_id: int) -> str | None:
 
 @app_job
 def resume_due_runs(now: datetime | None = None) -> int:
-    """Every minute: advance every workspace's due runs (waits that ended, runs whose job Redis lost)."""
+    """Every minute: advance every workspace's overdue runs (their job was lost with Redis or a worker)."""
     now, done = now or utcnow(), 0
     for _tenant_id in each_tenant(WorkflowRun, *runner.due_criteria(now)):
         for run_id in runner.due_run_ids(now, BATCH):

@@ -28,6 +28,9 @@ ADVANCE_JOB = "jobs.workflows.advance_run"
 MAX_DEPTH = 5                      # workflows setting off workflows: at most this many in one chain
 RATE_CAP = 20                      # runs per contact (all workflows) within RATE_WINDOW
 RATE_WINDOW = timedelta(minutes=10)
+# The sweep takes a due run only this long after its time: until then its own job (queued at the start or for
+# the end of a wait) is expected to take it, and the sweep would only compete with it.
+SWEEP_GRACE = timedelta(minutes=2)
 LOOP = "loop"  # logged as "stopped: loop: <why>"
 
 
@@ -192,8 +195,9 @@ def advance(run_id: int, now: datetime | None = None) -> str | None:
 
 
 def due_criteria(now: datetime) -> tuple:
-    """Runs the sweep resumes: open and due (a lost job's runs too: a running run's resume_at is its start)."""
-    return WorkflowRun.resume_at <= now, WorkflowRun.state.in_(OPEN_STATES)
+    """Runs the sweep resumes: open and overdue by SWEEP_GRACE, i.e. their job was lost (a running run's
+    resume_at is its start, a waiting run's the end of its wait)."""
+    return WorkflowRun.resume_at <= now - SWEEP_GRACE, WorkflowRun.state.in_(OPEN_STATES)
 
 
 def due_run_ids(now: datetime, limit: int) -> list[int]:

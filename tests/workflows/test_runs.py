@@ -89,9 +89,10 @@ def test_a_wait_survives_a_killed_worker_and_a_redis_flush(app, owner, in_tenant
     assert timedelta(minutes=29) < resume_at - utcnow() <= timedelta(minutes=30)
     with app.app_context():
         get_redis().flushdb()  # the job timed for the end of the wait is gone with the worker
-    assert resume_due_runs(now=resume_at - timedelta(seconds=1)) == 0
+    overdue = resume_at + runner.SWEEP_GRACE
+    assert resume_due_runs(now=overdue - timedelta(seconds=1)) == 0   # its own job still has time to run
     assert _done_field(in_tenant, tenant, contact_id) is None
-    assert resume_due_runs(now=resume_at + timedelta(seconds=1)) == 1
+    assert resume_due_runs(now=overdue + timedelta(seconds=1)) == 1
     [run] = runs(in_tenant, tenant)
     assert (run.id, run.state, run.next_action) == (run_id, "done", 2)
     assert _done_field(in_tenant, tenant, contact_id) == "yes"
@@ -104,7 +105,8 @@ def test_a_run_whose_first_job_was_lost_is_started_by_the_sweep(app, owner, in_t
     deliver(in_tenant, tenant, event("message.received", contact_id, data={"text": "x"}))
     with app.app_context():
         get_redis().flushdb()
-    assert resume_due_runs() == 1
+    assert resume_due_runs() == 0   # not yet overdue: its job would normally take it now
+    assert resume_due_runs(now=utcnow() + runner.SWEEP_GRACE + timedelta(seconds=1)) == 1
     assert _done_field(in_tenant, tenant, contact_id) == "yes"
 
 
