@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Contact, Workflow, WorkflowRun
@@ -19,6 +18,7 @@ from models.tenancy import current_tenant_id
 from models.workflow import OPEN_STATES, RunState
 from services import events
 from services.queueing import DEFAULT_QUEUE, enqueue_after_commit
+from services.upsert import insert_ignoring_conflicts
 from services.workflows.actions import wait_delta
 from services.workflows.steps import ACTIONS, CONDITIONS, Context
 from services.workflows.trigger_kinds import TRIGGERS
@@ -56,14 +56,18 @@ def loop_reason(workflow_id: int, origin: dict, contact_id: int, recent: int) ->
     return None
 
 
-def _insert(run: WorkflowRun) -> bool:
-    """Add the run unless this workflow has one for the same trigger already (at-least-once delivery)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-    except IntegrityError:
-        return False
-    return True
+def _insert(row: dict[str, Any]) -> WorkflowRun | None:
+    """Add the run unless this workflow has one for the same trigger already (at-least-once delivery).
+
+    ON CONFLICT DO NOTHING rather than a savepoint that fails: a savepoint rolled back would also drop the
+    jobs other runs of the same transaction asked for.
+    """
+    inserted = insert_ignoring_conflicts(WorkflowRun, [row], conflict_columns=["tenant_id", "workflow_id",
+                                                                              "trigger_key"],
+                                         returning=WorkflowRun.id)
+    if not inserted:
+        return None
+    return db.session.scalar(select(WorkflowRun).where(WorkflowRun.id == inserted[0]))
 
 
 def start_run(workflow: Workflow, contact_id: int, trigger_key: str, trigger_text: str, *, event_id: int | None = None,
@@ -73,15 +77,17 @@ def start_run(workflow: Workflow, contact_id: int, trigger_key: str, trigger_tex
     now, origin = now or utcnow(), origin or {}
     recent = _recent_runs(contact_id, now) if recent is None else recent
     stopped = loop_reason(workflow.id, origin, contact_id, recent)
-    run = WorkflowRun(workflow_id=workflow.id, trigger_key=trigger_key, event_id=event_id, contact_id=contact_id,
-                      chain=[*(origin.get("chain") or []), workflow.id], depth=int(origin.get("depth") or 0) + 1,
-                      log=[entry("trigger", True, trigger_text, now)], next_action=0, created_at=now, updated_at=now)
+    log = [entry("trigger", True, trigger_text, now)]
+    row = {"workflow_id": workflow.id, "trigger_key": trigger_key, "event_id": event_id, "contact_id": contact_id,
+           "chain": [*(origin.get("chain") or []), workflow.id], "depth": int(origin.get("depth") or 0) + 1,
+           "next_action": 0, "created_at": now, "updated_at": now}
     if stopped:
-        run.state, run.finished_at, run.resume_at = RunState.STOPPED, now, None
-        run.log = [*run.log, entry("stopped", False, stopped, now)]
+        row.update(state=RunState.STOPPED.value, finished_at=now, resume_at=None,
+                   log=[*log, entry("stopped", False, stopped, now)])
     else:
-        run.state, run.resume_at = RunState.RUNNING, now
-    if not _insert(run):
+        row.update(state=RunState.RUNNING.value, resume_at=now, log=log)
+    run = _insert(row)
+    if run is None:
         return None
     if not stopped:
         enqueue_after_commit(ADVANCE_JOB, current_tenant_id(), run.id, queue_name=DEFAULT_QUEUE)
