@@ -43,6 +43,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (deals_bp, tasks_bp, notes_bp):
         app.register_blueprint(blueprint)
+    from blueprints.workflows import bp as workflows_bp
+
+    app.register_blueprint(workflows_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(analytics_bp)
     from blueprints.imports import bp as imports_bp

@@ -13,6 +13,7 @@ from jobs.scheduling import queue_due_messages
 from jobs.sending import reconcile_outbox
 from jobs.templates import sync_all_templates
 from jobs.webhooks import requeue_stale_events
+from jobs.workflows import fire_daily_workflows, resume_due_runs
 
 cron.register(record_heartbeat, queue_name="default", interval=60)
 cron.register(requeue_stale_events, queue_name="default", interval=120)
@@ -28,3 +29,5 @@ cron.register(refresh_tenant_stats, queue_name="default", interval=600)
 cron.register(unlink_idle_devices, queue_name="default", cron="45 3 * * *")
 cron.register(sweep_imports, queue_name="default", interval=60)
 cron.register(sweep_deliveries, queue_name="default", interval=60)
+cron.register(resume_due_runs, queue_name="default", interval=60)
+cron.register(fire_daily_workflows, queue_name="default", interval=60)

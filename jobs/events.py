@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-import services.outbound_webhooks  # noqa: F401  (registers its consumer)
+# Importing the consumers registers them: outbound webhooks, then workflows.
+import services.outbound_webhooks
+import services.workflows.triggers  # noqa: F401
 from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Tenant

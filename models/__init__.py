@@ -22,6 +22,7 @@ from models.tenant_stats import PlatformDay, TenantStats, UsageDay
 from models.user import User
 from models.webhook_event import WebhookEvent
 from models.webhook_subscription import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from models.workflow import Workflow, WorkflowRun
 
 __all__ = ["Broadcast", "BroadcastRecipient", "Channel", "Contact", "ContactTag", "DripEnrolment", "DripSequence",
            "DripStep", "DripStepSend", "Message", "MessageTemplate",
@@ -33,6 +34,7 @@ __all__ += ["ContactImport", "ImportRowError"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookSubscription"]
 __all__ += ["AuditEvent", "PlatformDay", "TenantStats", "UsageDay"]
 __all__ += ["ApiKey"]
+__all__ += ["Workflow", "WorkflowRun"]
 
 
 def init_app(app) -> None:

@@ -30,6 +30,7 @@ OWNERS = {
     "import_id": "contact_import",
     "deal_id": "deal", "pipeline_id": "pipeline", "stage_id": "stage", "task_id": "task", "note_id": "note",
     "subscription_id": "webhook_subscription", "delivery_id": "webhook_delivery",
+    "workflow_id": "workflow", "run_id": "workflow_run",
     # Admin routes: a workspace and its user; to anyone but a platform admin they answer 404 (see below).
     "tenant_id": "tenant",
     "user_id": "user",
@@ -98,7 +99,7 @@ def tenant_data(in_tenant, tenant_id: int) -> dict[str, int]:
                 "webhook_event": event.id, "segment": segment.id, "broadcast": broadcast.id,
                 "scheduled_message": scheduled.id, "drip_sequence": drip.id, "drip_step": step.id,
                 "drip_enrolment": enrolment.id, "tenant": tenant_id, "user": user_id, "api_key": api_key,
-                **deal_data(contact), **outbound_webhook_data()}
+                **deal_data(contact), **outbound_webhook_data(), **workflow_data(contact, tag)}
 
 
 def import_data() -> int:
@@ -168,6 +169,19 @@ def outbound_webhook_data() -> dict[str, int]:
     db.session.add(WebhookAttempt(delivery_id=delivery.id, number=1, response_code=500, error=None))
     db.session.flush()
     return {"webhook_subscription": subscription.id, "webhook_delivery": delivery.id}
+def workflow_data(contact, tag) -> dict[str, int]:
+    """An enabled workflow with a run waiting in its log, for the workflow routes."""
+    from models import Workflow, WorkflowRun
+
+    workflow = Workflow(name="Owned workflow", enabled=True, trigger_kind="tag.added", trigger_config={},
+                        actions=[{"kind": "add_tag", "tag_id": tag.id}])
+    db.session.add(workflow)
+    db.session.flush()
+    run = WorkflowRun(workflow_id=workflow.id, trigger_key="event:1", contact_id=contact.id, state="waiting",
+                      log=[{"at": "2031-01-01T00:00:00+00:00", "step": "trigger", "ok": True, "text": "keep me"}])
+    db.session.add(run)
+    db.session.flush()
+    return {"workflow": workflow.id, "workflow_run": run.id}
 
 
 def snapshot(app) -> str:
