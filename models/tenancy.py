@@ -136,6 +136,15 @@ def _tenant_tables_in(statement) -> set[str]:
     return found
 
 
+def releasing_savepoint(session) -> bool:
+    """In an `after_commit` listener: True when a savepoint was released, not the transaction committed.
+
+    SQLAlchemy fires `after_commit` (and `after_rollback`) for savepoints too; work that must wait for the
+    real commit (enqueueing jobs, telling pollers) checks this first.
+    """
+    return session.in_nested_transaction()
+
+
 def listen_once(target, name: str, fn) -> None:
     """Attach `fn` to `target`'s event `name` unless it is attached already (apps are built many times)."""
     if not event.contains(target, name, fn):

@@ -11,7 +11,7 @@ import secrets
 
 from extensions import AppSession, get_redis
 from models import Contact, Message
-from models.tenancy import current_tenant_id_or_none, listen_once
+from models.tenancy import current_tenant_id_or_none, listen_once, releasing_savepoint
 
 log = logging.getLogger(__name__)
 COUNTER_KEY = "messagehub:inbox-version:{tenant_id}"
@@ -25,7 +25,7 @@ def init_app(app) -> None:
     listen_once(AppSession, "after_flush", _note_flushed)
     listen_once(AppSession, "do_orm_execute", _note_bulk_statement)
     listen_once(AppSession, "after_commit", _bump_touched)
-    listen_once(AppSession, "after_rollback", _forget_touched)
+    listen_once(AppSession, "after_soft_rollback", _forget_touched)
 
 
 def current(tenant_id: int) -> str | None:
@@ -62,6 +62,8 @@ def _note_bulk_statement(state) -> None:
 
 
 def _bump_touched(session) -> None:
+    if releasing_savepoint(session):
+        return  # pollers are told once the transaction itself commits
     tenants = session.info.pop(_TOUCHED, None)
     if not tenants:
         return
@@ -74,5 +76,7 @@ def _bump_touched(session) -> None:
         log.warning("could not bump the inbox version of %s tenant(s)", len(tenants))
 
 
-def _forget_touched(session) -> None:
-    session.info.pop(_TOUCHED, None)
+def _forget_touched(session, previous_transaction) -> None:
+    # A savepoint rolled back may have touched nothing that stays, but telling pollers once too often is harmless.
+    if not previous_transaction.nested:
+        session.info.pop(_TOUCHED, None)

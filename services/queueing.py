@@ -11,7 +11,7 @@ from datetime import timedelta
 from rq import Queue
 
 from extensions import AppSession, db, get_redis
-from models.tenancy import listen_once
+from models.tenancy import listen_once, releasing_savepoint
 
 log = logging.getLogger(__name__)
 _PENDING = "messagehub.jobs_after_commit"
@@ -35,7 +35,8 @@ INTERACTIVE_ORIGINS = frozenset({"inbox", "system"})
 def init_app(app) -> None:
     """Enqueue the jobs a transaction asked for once it commits, and forget them if it rolls back."""
     listen_once(AppSession, "after_commit", _flush_pending_jobs)
-    listen_once(AppSession, "after_rollback", _drop_pending_jobs)
+    # A savepoint's rollback forgets only the jobs asked for inside it (see _drop_pending_jobs).
+    listen_once(AppSession, "after_soft_rollback", _drop_pending_jobs)
 
 
 def send_queue(origin: str) -> str:
@@ -59,8 +60,10 @@ def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DE
     `single_flight=key`, the job is enqueued only if no job holding `key` is queued or running
     (see `release_flight`): for jobs that work through everything pending when they run.
     """
+    savepoints = _open_savepoints()
     if single_flight is not None:
-        db.session.info.setdefault(_PENDING, []).append((job, args, kwargs, delay, queue_name, single_flight))
+        db.session.info.setdefault(_PENDING, []).append(
+            (job, args, kwargs, delay, queue_name, single_flight, savepoints))
         return
     pending = db.session.info.setdefault(_PENDING, [])
     if coalesce > 1:
@@ -69,7 +72,16 @@ def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DE
         counts[group] = counts.get(group, 0) + 1
         if (counts[group] - 1) % coalesce:
             return
-    pending.append((job, args, kwargs, delay, queue_name, None))
+    pending.append((job, args, kwargs, delay, queue_name, None, savepoints))
+
+
+def _open_savepoints() -> tuple:
+    """The savepoints open now, innermost first: a job asked for inside one is forgotten if it rolls back."""
+    found, transaction = [], db.session().get_nested_transaction()
+    while transaction is not None and transaction.nested:
+        found.append(transaction)
+        transaction = transaction.parent
+    return tuple(found)
 
 
 def claim_flight(key: str) -> bool:
@@ -96,14 +108,16 @@ def enqueue_now(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUE
 
 
 def _flush_pending_jobs(session) -> None:
+    if releasing_savepoint(session):
+        return  # the jobs wait for the transaction's own commit: a worker must find their rows
     session.info.pop(_COALESCED, None)
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
     try:
         pending = _claim_flights(pending)
-        now = [(job, args, kwargs, name) for job, args, kwargs, delay, name, _ in pending if not delay]
-        later = [(job, args, kwargs, delay, name) for job, args, kwargs, delay, name, _ in pending if delay]
+        now = [(job, args, kwargs, name) for job, args, kwargs, delay, name, *_ in pending if not delay]
+        later = [(job, args, kwargs, delay, name) for job, args, kwargs, delay, name, *_ in pending if delay]
         if now:  # one Redis round trip for all of them: this runs at the end of hot request paths
             with get_redis().pipeline() as pipe:
                 for job, args, kwargs, name in now:
@@ -137,6 +151,11 @@ def _claim_flights(pending: list[tuple]) -> list[tuple]:
     return kept
 
 
-def _drop_pending_jobs(session) -> None:
+def _drop_pending_jobs(session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        # A savepoint rolled back: only the jobs asked for inside it go; the transaction's others stand.
+        kept = [item for item in session.info.get(_PENDING, []) if previous_transaction not in item[6]]
+        session.info[_PENDING] = kept
+        return
     session.info.pop(_PENDING, None)
     session.info.pop(_COALESCED, None)

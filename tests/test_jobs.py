@@ -58,3 +58,59 @@ def test_cron_heartbeat_job(app):
     with app.app_context():
         stamp = record_heartbeat()
         assert float(get_redis().get(HEARTBEAT_KEY)) == stamp
+
+
+def test_a_rolled_back_savepoint_forgets_only_the_jobs_asked_for_inside_it(app, create_user, in_tenant):
+    from services.queueing import DEFAULT_QUEUE, enqueue_after_commit, queue
+
+    def queued() -> list[tuple]:
+        return sorted(job.args for job in queue(DEFAULT_QUEUE).jobs)
+
+    with in_tenant(create_user().tenant_id):
+        queue(DEFAULT_QUEUE).empty()
+        enqueue_after_commit("jobs.maintenance.record_heartbeat", "before")
+        try:
+            with db.session.begin_nested():
+                enqueue_after_commit("jobs.maintenance.record_heartbeat", "inside")
+                with db.session.begin_nested():  # released into the failing savepoint: goes with it
+                    enqueue_after_commit("jobs.maintenance.record_heartbeat", "nested inside")
+                raise ValueError("this step fails")
+        except ValueError:
+            pass
+        with db.session.begin_nested():  # a savepoint that succeeds keeps its jobs
+            enqueue_after_commit("jobs.maintenance.record_heartbeat", "kept")
+        enqueue_after_commit("jobs.maintenance.record_heartbeat", "after")
+        db.session.commit()
+        assert queued() == [("after",), ("before",), ("kept",)]
+        make_contact()
+        enqueue_after_commit("jobs.maintenance.record_heartbeat", "rolled back")
+        db.session.rollback()
+        db.session.commit()
+        assert queued() == [("after",), ("before",), ("kept",)]
+
+
+def test_jobs_wait_for_the_transactions_commit_not_a_savepoints_release(app, create_user, in_tenant):
+    from services.queueing import DEFAULT_QUEUE, enqueue_after_commit, queue
+
+    with in_tenant(create_user().tenant_id):
+        queue(DEFAULT_QUEUE).empty()
+        enqueue_after_commit("jobs.maintenance.record_heartbeat", "asked")
+        with db.session.begin_nested():
+            make_contact()
+        assert queue(DEFAULT_QUEUE).jobs == []  # a worker must not run it before its rows are committed
+        db.session.commit()
+        assert [job.args for job in queue(DEFAULT_QUEUE).jobs] == [("asked",)]
+
+
+def test_pollers_hear_of_a_change_when_the_transaction_commits_not_when_a_savepoint_is_released(
+        app, create_user, in_tenant):
+    from services.inbox_version import current
+
+    user = create_user()
+    with in_tenant(user.tenant_id):
+        before = current(user.tenant_id)
+        with db.session.begin_nested():
+            make_contact()
+        assert current(user.tenant_id) == before  # the contact is not committed yet: a poll would not see it
+        db.session.commit()
+        assert current(user.tenant_id) != before
