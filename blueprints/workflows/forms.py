@@ -10,6 +10,7 @@ from extensions import db
 from models import DripSequence
 from services.deals import all_pipelines, stages_of
 from services.inbox import approved_templates
+from services.outbound_webhooks.subscriptions import list_subscriptions
 from services.tags import all_tags
 from services.workflows.definitions import WorkflowInput
 from services.workflows.steps import ACTIONS, CONDITIONS
@@ -77,8 +78,9 @@ def apply_op(data: WorkflowInput, op: str, form) -> None:
 
 
 def options() -> dict[str, list[tuple[int, str]]]:
-    """Choices for the reference fields: the workspace's tags, stages, sequences and approved templates."""
+    """Choices for the reference fields: the workspace's tags, stages, sequences, approved templates, webhooks."""
     stages = [(s.id, f"{p.name} › {s.name}") for p in all_pipelines() for s in stages_of(p)]
     return {"tag": [(t.id, t.name) for t in all_tags()], "stage": stages,
             "sequence": [(s.id, s.name) for s in db.session.scalars(select(DripSequence).order_by(DripSequence.name))],
-            "template": [(t.id, f"{t.name} ({t.language})") for t in approved_templates()]}
+            "template": [(t.id, f"{t.name} ({t.language})") for t in approved_templates()],
+            "webhook": [(w.id, w.url) for w in list_subscriptions()]}

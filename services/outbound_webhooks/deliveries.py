@@ -72,6 +72,22 @@ def on_event(event) -> None:
         enqueue_attempt(delivery_id)
 
 
+def send_to_subscription(subscription: WebhookSubscription, event: str, payload: dict[str, Any]) -> WebhookDelivery:
+    """Deliver `payload` once to `subscription`'s URL, signed with its secret, as event `event` (e.g. a workflow's
+    "call a webhook" step): retried, logged in the subscription's log and replayable like any delivery. Flushes;
+    the job runs once the caller commits. Invalid when the subscription is turned off."""
+    if not subscription.enabled:
+        raise Invalid(f"The webhook {subscription.url} is turned off.")
+    now = utcnow()
+    delivery = WebhookDelivery(subscription_id=subscription.id, event_kind=event, payload=payload,
+                               next_attempt_at=now, retry_until=now + RETRY_WINDOW, state=DeliveryState.PENDING,
+                               attempts=0)
+    db.session.add(delivery)
+    db.session.flush()
+    enqueue_attempt(delivery.id)
+    return delivery
+
+
 def send_to_url(url: str, secret: str, event: str, payload: dict[str, Any]) -> WebhookDelivery:
     """Deliver an ad-hoc signed POST of `payload` to `url` (e.g. a workflow's "call a webhook" step).
 

@@ -2,7 +2,8 @@
 
 Sends go through the outbox with the bulk rules: an opted-out contact is skipped, never messaged. A refused
 send (window closed, channel paused) is logged as skipped; anything raised fails the run with its error.
-An "outbound webhook" action registers here the same way (one function pair and one register_action call).
+"Call a webhook" posts to one of the workspace's outbound webhooks, signed with its secret (so no secret sits in a
+workflow's settings), and is retried and logged with that webhook's deliveries.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from core.enums import MessageOrigin
 from extensions import db
-from models import Deal, DripEnrolment, DripSequence, MessageTemplate, Stage, Tag
+from models import Deal, DripEnrolment, DripSequence, MessageTemplate, Stage, Tag, WebhookSubscription
 from models.drip import EnrolmentState
 from services import contacts as contact_service
 from services import drips, tasks
@@ -20,6 +21,7 @@ from services.broadcasts.content import personalise
 from services.channels import get_channel
 from services.deals import DealInput, create_deal, move_deal
 from services.errors import Invalid
+from services.outbound_webhooks.deliveries import send_to_subscription
 from services.outbox import SendRefused, ensure_can_send, queue_template, queue_text
 from services.workflows.steps import Context, Field, StepKind, register_action
 
@@ -164,6 +166,30 @@ def set_field(ctx: Context, config: dict) -> str:
     return f"set {key} to {ctx.contact.custom_fields[key]!r}"
 
 
+WEBHOOK_EVENT = "workflow.webhook"
+
+
+def webhook_payload(ctx: Context, config: dict) -> dict:
+    """What a "call a webhook" step posts: the workflow, its run, the contact and the step's note."""
+    contact = ctx.contact
+    return {"event": WEBHOOK_EVENT, "workflow_id": ctx.workflow_id, "run_id": ctx.run_id,
+            "contact": {"id": contact.id, "name": contact.name, "phone": contact.phone, "email": contact.email,
+                        "custom_fields": dict(contact.custom_fields or {})},
+            "note": personalise(config.get("note") or "", contact), "trigger": dict(ctx.data or {})}
+
+
+def call_webhook(ctx: Context, config: dict) -> str:
+    """Post the contact and the run to one of the workspace's outbound webhooks (sent by its delivery job)."""
+    subscription = _get(WebhookSubscription, config["webhook_id"])
+    delivery = send_to_subscription(subscription, WEBHOOK_EVENT, webhook_payload(ctx, config))
+    return f"queued webhook delivery #{delivery.id} to {subscription.url}"
+
+
+def describe_call_webhook(ctx: Context, config: dict) -> str:
+    subscription = _get(WebhookSubscription, config["webhook_id"])
+    return f"would post the contact to {subscription.url}"
+
+
 def wait_delta(config: dict) -> timedelta:
     """How long a wait action pauses the run."""
     amount = int(config["amount"])
@@ -206,5 +232,8 @@ register_action(StepKind("move_deal", "Move deal to stage", (Field("stage_id", "
                          move_deal_action, _describe_change("move the open deal to")))
 register_action(StepKind("set_field", "Set a field", (
     Field("field", "Custom field key"), Field("value", "Value")), set_field, _describe_change("set field")))
+register_action(StepKind("call_webhook", "Call a webhook", (
+    Field("webhook_id", "Webhook", "webhook"), Field("note", "Note sent along", required=False)),
+    call_webhook, describe_call_webhook))
 register_action(StepKind("wait", "Wait", (Field("amount", "For", "number"), Field("unit", "Unit", "choice", UNITS)),
                          wait, _describe_change("wait")))

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from extensions import db
-from models import Contact, DripSequence, MessageTemplate, Stage, Tag
+from models import Contact, DripSequence, MessageTemplate, Stage, Tag, WebhookSubscription
 
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 TEXT_LIMIT = 4096
 # Field kinds whose value is one of the workspace's objects, and the model each names.
-REFERENCES = {"tag": Tag, "stage": Stage, "sequence": DripSequence, "template": MessageTemplate}
+REFERENCES = {"tag": Tag, "stage": Stage, "sequence": DripSequence, "template": MessageTemplate,
+              "webhook": WebhookSubscription}
 
 
 @dataclass(frozen=True)
