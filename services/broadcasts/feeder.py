@@ -23,6 +23,7 @@ from services.broadcasts.lifecycle import (
     complete_if_done,
     feeder_key,
     move_status,
+    on_the_way,
     settle,
     unfinished,
 )
@@ -60,6 +61,9 @@ def feed(broadcast_id: int) -> str:
     settle(broadcast.id)
     if broadcast.status != BroadcastStatus.SENDING:
         db.session.commit()
+        if broadcast.status == BroadcastStatus.PAUSED and on_the_way(broadcast.id):
+            # Sends claimed before the pause still finish: keep settling them, so the paused counts stand still.
+            return "more"
         return broadcast.status
     channel = get_channel()
     refusal = _refusal(channel, broadcast)

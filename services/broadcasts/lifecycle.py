@@ -224,6 +224,13 @@ def settle(broadcast_id: int) -> None:
                                .execution_options(synchronize_session=False))
 
 
+def on_the_way(broadcast_id: int) -> bool:
+    """Whether a recipient's message is still on its way (handed to the outbox, outcome not settled)."""
+    return db.session.scalar(select(BroadcastRecipient.id).where(
+        BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.state == RecipientState.SENDING)
+        .limit(1)) is not None
+
+
 def unfinished(broadcast_id: int) -> int:
     """Recipients still queued or on their way."""
     return db.session.scalar(select(func.count(BroadcastRecipient.id)).where(

@@ -161,10 +161,14 @@ def test_pause_takes_back_only_queued_messages_and_resume_finishes(app, sandbox_
         session.commit()
         assert states(session, broadcast_id) == {"sending": 1, "queued": 4}
         assert session.scalar(select(func.count(Message.id))) == 1
-        assert feed_broadcast(tenant, broadcast_id) == "paused"  # a paused broadcast is not fed
+        # A paused broadcast is not fed, but its feeder keeps settling the send still on its way...
+        assert feed_broadcast(tenant, broadcast_id) == "more"
         assert session.scalar(select(func.count(Message.id))) == 1
         session.execute(update(Message).where(Message.id == claimed_id).values(status="sent", sent_at=utcnow()))
         session.commit()
+        # ...so the paused counts stand still once it is sent, and then the feeder stops.
+        assert feed_broadcast(tenant, broadcast_id) == "paused"
+        assert states(session, broadcast_id) == {"sent": 1, "queued": 4}
         resume(session.get(Broadcast, broadcast_id))
     assert feed_until_done(tenant, broadcast_id) == "completed"
     with in_tenant(tenant) as session:
