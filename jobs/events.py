@@ -1,7 +1,6 @@
 """Dispatching domain events to their consumers: per workspace, oldest first, retried until taken.
 
-The consumers register themselves when their modules are imported; this module imports them, since
-the dispatch job is where they run.
+The consumers register themselves when their modules are imported (services.events.CONSUMER_MODULES).
 """
 from __future__ import annotations
 
@@ -11,16 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-# Importing the consumers registers them: outbound webhooks, then workflows.
-import services.outbound_webhooks
-import services.workflows.triggers  # noqa: F401
 from extensions import db
 from jobs.context import app_job, tenant_job
 from models import Tenant
 from models.base import utcnow
 from models.domain_event import DomainEvent
 from models.tenancy import each_tenant
-from services.events import DISPATCH_JOB, consumers_of, dispatch_flight
+from services.events import DISPATCH_JOB, consumers_of, dispatch_flight, wanted_by
 from services.queueing import INBOUND_QUEUE, claim_flight, enqueue_now, hold_flight, release_flight
 from services.suspension import tenant_suspended
 
@@ -48,12 +44,20 @@ def _due_events(now) -> list[DomainEvent]:
         .with_for_update(skip_locked=True)))
 
 
-def dispatch_one(event: DomainEvent) -> bool:
-    """Hand `event` to each of its consumers in one savepoint; True once all took it (flushes, no commit)."""
+def dispatch_one(event: DomainEvent, consumers: list | None = None) -> bool:
+    """Hand `event` to each of its consumers in one savepoint; True once all took it (flushes, no commit).
+
+    `consumers` defaults to every consumer of the kind; the dispatch loop passes those the workspace gives
+    something to do, and an event nobody wants is marked dispatched without a savepoint.
+    """
     now = utcnow()
+    consumers = consumers_of(event.kind) if consumers is None else consumers
+    if not consumers:
+        event.dispatched_at, event.error, event.next_attempt_at = now, None, None
+        return True
     try:
         with db.session.begin_nested():
-            for consume in consumers_of(event.kind):
+            for consume in consumers:
                 consume(event)
     except Exception as exc:
         # The savepoint took back what the consumers wrote; they all run again on the next try.
@@ -89,7 +93,9 @@ def dispatch_events(tenant_id: int) -> int:
                 if not _due_events(utcnow()) or not claim_flight(key):
                     return done
                 continue
-            done += sum(dispatch_one(event) for event in events)
+            # Asked once per batch: which consumers this workspace gives something to do, per kind.
+            wanted = {kind: wanted_by(kind) for kind in {event.kind for event in events}}
+            done += sum(dispatch_one(event, wanted[event.kind]) for event in events)
             db.session.commit()
             if time.monotonic() > deadline:
                 hold_flight(key)

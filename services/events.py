@@ -11,6 +11,7 @@ event id (a unique key on the rows they create), and quick (create rows and enqu
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -38,7 +39,13 @@ KINDS = (MESSAGE_RECEIVED, MESSAGE_STATUS, CONTACT_CREATED, CONTACT_UPDATED, TAG
          DEAL_STAGE_CHANGED, DRIP_COMPLETED, BROADCAST_FINISHED)
 
 Consumer = Callable[[DomainEvent], None]
+# kind -> whether the workspace in scope has anything that wants events of that kind (a workflow, a webhook).
+Interest = Callable[[str], bool]
 _CONSUMERS: dict[str, list[Consumer]] = {kind: [] for kind in KINDS}
+_INTERESTS: dict[Consumer, Interest] = {}
+# The modules whose import registers the consumers. Imported by name on first need, so every process that
+# emits or dispatches knows all of them (services cannot import their own consumers: those import this).
+CONSUMER_MODULES = ("services.outbound_webhooks", "services.workflows.triggers")
 _origin: ContextVar[dict[str, Any] | None] = ContextVar("messagehub_event_origin", default=None)
 
 
@@ -64,9 +71,15 @@ def emit(kind: str, *, contact_id: int | None = None, subject_id: int | None = N
 
 
 def emit_many(kind: str, events: Iterable[dict[str, Any]]) -> int:
-    """Record many events of one kind in one INSERT (bulk paths); each dict has contact_id/subject_id/data."""
+    """Record many events of one kind in one INSERT (bulk paths); each dict has contact_id/subject_id/data.
+
+    When no consumer wants the kind in this workspace (no workflow or webhook listens for it), nothing is
+    written: an import of 100,000 contacts must not leave 100,000 events for nobody.
+    """
     if kind not in _CONSUMERS:
         raise ValueError(f"unknown event kind {kind!r}")
+    if not wanted_by(kind):
+        return 0
     tenant_id, origin, now = current_tenant_id(), _origin.get(), utcnow()
     rows = [{"tenant_id": tenant_id, "kind": kind, "contact_id": e.get("contact_id"),
              "subject_id": e.get("subject_id"), "data": dict(e.get("data") or {}), "origin": origin,
@@ -77,8 +90,12 @@ def emit_many(kind: str, events: Iterable[dict[str, Any]]) -> int:
     return len(rows)
 
 
-def consumer(*kinds: str) -> Callable[[Consumer], Consumer]:
-    """Register the decorated function to be called with every dispatched event of `kinds`."""
+def consumer(*kinds: str, wants: Interest | None = None) -> Callable[[Consumer], Consumer]:
+    """Register the decorated function to be called with every dispatched event of `kinds`.
+
+    `wants(kind)`, when given, says cheaply whether the workspace in scope has anything the consumer would
+    act on; events nobody wants are marked dispatched without calling anyone (and bulk ones never written).
+    """
     unknown = set(kinds) - set(_CONSUMERS)
     if unknown or not kinds:
         raise ValueError(f"unknown event kinds {sorted(unknown)}")
@@ -87,14 +104,27 @@ def consumer(*kinds: str) -> Callable[[Consumer], Consumer]:
         for kind in kinds:
             if fn not in _CONSUMERS[kind]:
                 _CONSUMERS[kind].append(fn)
+        if wants is not None:
+            _INTERESTS[fn] = wants
         return fn
 
     return register
 
 
+def _load_consumers() -> None:
+    for name in CONSUMER_MODULES:
+        importlib.import_module(name)
+
+
 def consumers_of(kind: str) -> list[Consumer]:
     """The consumers registered for `kind`, in registration order."""
+    _load_consumers()
     return list(_CONSUMERS.get(kind, ()))
+
+
+def wanted_by(kind: str) -> list[Consumer]:
+    """The consumers of `kind` that the workspace in scope gives something to do."""
+    return [fn for fn in consumers_of(kind) if fn not in _INTERESTS or _INTERESTS[fn](kind)]
 
 
 @contextlib.contextmanager

@@ -276,3 +276,17 @@ def live_server(app):
     yield url
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def someone_listens():
+    """A consumer of every domain event kind with no interest check: bulk paths write events nobody else wants."""
+    from services import events
+
+    def listen(event):
+        pass
+
+    events.consumer(*events.KINDS)(listen)
+    yield listen
+    for kind in events.KINDS:
+        events._CONSUMERS[kind].remove(listen)

@@ -48,7 +48,13 @@ def event_payload(event) -> dict[str, Any]:
             "data": dict(event.data or {})}
 
 
-@events.consumer(*EVENTS)
+def wants(kind: str) -> bool:
+    """Whether an enabled subscription of the workspace asks for events of `kind`."""
+    return any(kind in (events_wanted or []) for events_wanted in db.session.scalars(
+        select(WebhookSubscription.events).where(WebhookSubscription.enabled.is_(True))))
+
+
+@events.consumer(*EVENTS, wants=wants)
 def on_event(event) -> None:
     """Consumer: one delivery per enabled subscription of the workspace that wants `event.kind` (idempotent)."""
     kind = event.kind  # an event's kind (the channel-kind rule of tests/test_codebase_rules reads `.kind in`)

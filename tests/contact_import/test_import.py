@@ -111,7 +111,8 @@ def test_phones_use_the_workspace_region(app, owner, in_tenant, run_jobs):
     assert list(contacts(in_tenant, owner.tenant_id)) == ["+442079460018"]
 
 
-def test_an_import_records_created_updated_and_tagged_contacts_as_domain_events(app, owner, in_tenant, run_jobs):
+def test_an_import_records_created_updated_and_tagged_contacts_as_domain_events(app, owner, in_tenant, run_jobs,
+                                                                              someone_listens):
     import json
 
     from sqlalchemy import select

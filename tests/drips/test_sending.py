@@ -292,7 +292,7 @@ def test_a_template_step_goes_out_on_cloud_outside_the_window_with_its_mapped_va
     assert graph.sent[0]["template"]["name"] == "order_ready"
 
 
-def test_the_last_step_records_that_the_contact_completed_the_sequence(app, sandbox_owner, in_tenant):
+def test_the_last_step_records_that_the_contact_completed_the_sequence(app, sandbox_owner, in_tenant, someone_listens):
     from models import DomainEvent
 
     tenant_id = sandbox_owner.tenant_id

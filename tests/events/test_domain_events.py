@@ -170,3 +170,32 @@ def test_retention_deletes_dispatched_events_after_a_month_and_keeps_undispatche
         prune_tenant_history(user.tenant_id)
     with in_tenant(user.tenant_id):
         assert sorted(db.session.scalars(select(DomainEvent.contact_id))) == [2, 3]
+
+
+def test_events_nobody_wants_are_settled_without_consumers_and_bulk_ones_not_written(app, create_user, in_tenant):
+    calls, interested = [], {"on": False}
+
+    def listen(event):
+        calls.append(event.id)
+
+    events.consumer(events.DRIP_COMPLETED, wants=lambda kind: interested["on"])(listen)
+    try:
+        user = create_user()
+        with in_tenant(user.tenant_id):
+            assert events.emit_many(events.DRIP_COMPLETED, [{"contact_id": 1}, {"contact_id": 2}]) == 0
+            events.emit(events.DRIP_COMPLETED, contact_id=3)  # one at a time, it is written all the same
+        with app.app_context():
+            assert event_jobs.dispatch_events(user.tenant_id) == 1
+        assert calls == []  # nobody wanted it: marked dispatched without a call
+        interested["on"] = True
+        with in_tenant(user.tenant_id):
+            assert events.emit_many(events.DRIP_COMPLETED, [{"contact_id": 4}]) == 1
+        with app.app_context():
+            assert event_jobs.dispatch_events(user.tenant_id) == 1
+        assert len(calls) == 1
+        with app.app_context(), unscoped():
+            assert sorted(db.session.scalars(select(DomainEvent.contact_id))) == [3, 4]
+            assert db.session.scalar(select(DomainEvent).where(DomainEvent.dispatched_at.is_(None))) is None
+    finally:
+        events._CONSUMERS[events.DRIP_COMPLETED].remove(listen)
+        events._INTERESTS.pop(listen, None)

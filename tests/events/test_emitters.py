@@ -37,7 +37,8 @@ def test_changing_a_contacts_tags_records_each_added_and_removed_tag(app, create
                               ("tag.removed", contact.id, drop.id, {"tag": "drop"})]
 
 
-def test_an_inbound_message_records_its_new_contact_and_the_message_once(app, create_user, in_tenant):
+def test_an_inbound_message_records_its_new_contact_and_the_message_once(app, create_user, in_tenant,
+                                                                        someone_listens):
     with in_tenant(create_user().tenant_id):
         channel = ensure_channel("sandbox")
         known = make_contact(phone="+14155550123")
