@@ -4,29 +4,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import pytest
 from sqlalchemy import select, text
 
 from extensions import db
 from models import WebhookDelivery, WebhookSubscription
 from models.tenancy import tenant_scope
-from services.outbound_webhooks.transport import reset_clients
 from tests.api.conftest import fields_of, problem_of
-from tests.outbound_webhooks.conftest import Receiver
-
-
-@pytest.fixture
-def app_overrides():
-    """The receiver listens on loopback over plain http: this install allows it."""
-    return {"OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": True}
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
-    reset_clients()
+from tests.outbound_webhooks.conftest import app_overrides, receiver  # noqa: F401 (fixtures)
 
 
 def subscribe(api, url: str, events=("contact.created",)) -> dict:

@@ -11,25 +11,10 @@ from sqlalchemy import select
 from models import WebhookDelivery
 from services.errors import Invalid
 from services.outbound_webhooks.subscriptions import create_subscription, set_enabled
-from services.outbound_webhooks.transport import reset_clients
 from services.workflows.definitions import WorkflowInput, save_workflow
 from tests.factories import make_contact
-from tests.outbound_webhooks.conftest import Receiver
+from tests.outbound_webhooks.conftest import app_overrides, receiver  # noqa: F401 (fixtures)
 from tests.workflows.helpers import advance, deliver, event, make_workflow, runs, texts
-
-
-@pytest.fixture
-def app_overrides():
-    """The receiver listens on loopback over plain http: this install allows it."""
-    return {"OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": True}
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
-    reset_clients()
 
 
 def subscribe(in_tenant, tenant_id: int, url: str) -> tuple[int, str]:
