@@ -64,8 +64,10 @@ def test_pause_and_resume_a_running_broadcast_with_the_buttons(app, live_server,
     page.get_by_role("button", name="Pause").click()
     expect(progress).to_have_attribute("data-status", "paused")
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
-    # What a send job had already claimed finishes; the rest wait, queued, and nothing more goes out.
-    wait_until(lambda: _in_flight(in_tenant, tenant) == 0, timeout=15, message="in-flight sends finished")
+    # What a send job had already claimed finishes, and the paused feeder settles it (within a round, not at
+    # the minute sweep); the rest wait, queued, and nothing more goes out.
+    wait_until(lambda: _in_flight(in_tenant, tenant) == 0 and _states(in_tenant, tenant)["sending"] == 0,
+               timeout=15, message="in-flight sends finished and settled")
     paused = _states(in_tenant, tenant)
     assert 0 < paused["sent"] < RECIPIENTS and paused["queued"] == RECIPIENTS - paused["sent"], paused
     page.wait_for_timeout(2_000)  # a feeding round and a poll go by
