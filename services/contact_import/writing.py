@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, any_, bindparam, case, cast, column, false, func, literal, select, text
+from sqlalchemy import JSON, Integer, String, any_, bindparam, case, cast, column, false, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -47,10 +47,10 @@ def plan_for_this_chunk() -> None:
     The driver prepares a statement it sees often, and PostgreSQL then keeps one generic plan for it. An
     import's first chunks run against a nearly empty table, so that plan scanned the whole workspace, and
     each later chunk's phone lookup grew with it (0.75 s a chunk at 60,000 contacts, against 3 ms planned
-    afresh). SET LOCAL ends with the chunk's transaction.
+    afresh). A local setting ends with the chunk's transaction.
     """
     if _postgresql():
-        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        db.session.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True)))
 
 
 def existing_phones(phones: list[str]) -> dict[str, int]:
