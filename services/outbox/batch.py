@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import Integer, and_, case, select, update
 
 from extensions import db, get_redis
 from models import Channel, Contact, Message
 from models.base import utcnow
+from services.bulk_sql import among
 from services.outbox.recording import record_sent, release_unsent
 from services.queueing import BULK_QUEUE, INTERACTIVE_ORIGINS, enqueue_now
 from services.ratelimit import RateLimiter, rate_for
@@ -97,7 +98,7 @@ def _claim(tenant_id: int, limit: int, own: int | None) -> list[int]:
     picked = db.session.scalars(select(Message.id).where(*due).order_by(first, Message.id).limit(limit)
                                 .with_for_update(skip_locked=True)).all()
     claimed = db.session.scalars(
-        update(Message).where(Message.id.in_(picked), Message.status == "queued")
+        update(Message).where(among(Message.id, picked, Integer), Message.status == "queued")
         .values(status="sending", sending_started_at=utcnow(), next_attempt_at=None)
         .returning(Message.id).execution_options(synchronize_session=False)).all() if picked else []
     db.session.commit()
@@ -133,7 +134,7 @@ def _read(message_ids: list[int]) -> list[Item]:
     rows = db.session.execute(
         select(Message.id, Contact.phone, Message.type, Message.body, Message.payload)
         .join(Contact, and_(Contact.id == Message.contact_id, Contact.tenant_id == Message.tenant_id))
-        .where(Message.id.in_(message_ids)).order_by(Message.id))
+        .where(among(Message.id, message_ids, Integer)).order_by(Message.id))
     return [Item(mid, phone.lstrip("+"), kind, body, payload) for mid, phone, kind, body, payload in rows]
 
 
