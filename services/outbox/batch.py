@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.exceptions import LockError
-from sqlalchemy import Integer, and_, case, select, update
+from sqlalchemy import Integer, and_, any_, case, func, select, update
 
 from extensions import db, get_redis
 from models import Channel, Contact, Message
 from models.base import utcnow
-from services.bulk_sql import among
+from services.bulk_sql import among, on_postgresql
 from services.outbox.recording import record_sent, release_unsent
 from services.queueing import BULK_QUEUE, INTERACTIVE_ORIGINS, enqueue_now
 from services.ratelimit import RateLimiter, rate_for
@@ -36,7 +36,7 @@ from whatsapp.base import ErrorAction, MaybeSent, ProviderError, RetryableError
 from whatsapp.cloud import template_content, text_content
 
 BULK_JOB = "jobs.sending.send_bulk"
-HORIZON = 0.15  # seconds of the channel's slots one claim books
+HORIZON = 0.1  # seconds of the channel's slots one claim books
 LEAD = 0.03  # the next claim is made this long before the last booked slot comes
 RUN_BUDGET = 1.0  # seconds of slots one run books, claim after claim, before the next run takes over
 BATCH_LIMIT = 600
@@ -122,12 +122,14 @@ def _let_go(claiming) -> None:
 
 def _claim_next(run: _Run, limiter: RateLimiter, key: str, rate: float, burst: int, own: int | None) -> float | None:
     """Claim and start the messages of the next free slots; returns when the last one starts, or None if none did."""
+    run.flush()  # what answered so far is final before the claim: less is left unknown if the process dies in it
     limit = min(BATCH_LIMIT, max(1, int(rate * HORIZON) + burst))
     free = len(limiter.reserve_many(key, rate, burst, count=limit, horizon=HORIZON, book=False))
     if free == 0:
         return None
     claimed = _claim(run.tenant_id, free, own)
     if not claimed:
+        db.session.commit()
         return None
     waits = limiter.reserve_many(key, rate, burst, count=len(claimed), horizon=HORIZON)
     slotted = dict(zip(claimed, waits, strict=False))
@@ -142,18 +144,23 @@ def _claim_next(run: _Run, limiter: RateLimiter, key: str, rate: float, burst: i
 
 
 def _claim(tenant_id: int, limit: int, own: int | None) -> list[int]:
-    """Move up to `limit` due queued bulk messages to sending, `own` first; returns the ids this run won."""
+    """Move up to `limit` due queued bulk messages to sending, `own` first; returns the ids this run won.
+
+    The caller commits (before any of them is sent).
+    """
     due = _due(tenant_id)
     first = case((Message.id == own, 0), else_=1) if own is not None else Message.id
-    # Picked first, then moved by id: as one UPDATE ... WHERE id IN (locking sub-select) the planner may
-    # run the sub-select again for every queued row (seconds at a few thousand queued messages).
-    picked = db.session.scalars(select(Message.id).where(*due).order_by(first, Message.id).limit(limit)
-                                .with_for_update(skip_locked=True)).all()
+    picking = select(Message.id).where(*due).order_by(first, Message.id).limit(limit).with_for_update(skip_locked=True)
+    if on_postgresql():
+        # One statement: the locking pick becomes an array computed once (`= ANY(ARRAY(...))`), where an
+        # `IN (sub-select)` may be re-run by the planner for every queued row.
+        chosen = Message.id == any_(func.array(picking.scalar_subquery()))
+    else:
+        chosen = Message.id.in_(db.session.scalars(picking).all())
     claimed = db.session.scalars(
-        update(Message).where(among(Message.id, picked, Integer), Message.status == "queued")
+        update(Message).where(chosen, Message.status == "queued")
         .values(status="sending", sending_started_at=utcnow(), next_attempt_at=None)
-        .returning(Message.id).execution_options(synchronize_session=False)).all() if picked else []
-    db.session.commit()
+        .returning(Message.id).execution_options(synchronize_session=False)).all()
     return sorted(claimed, key=lambda mid: (mid != own, mid))
 
 
@@ -247,15 +254,17 @@ class _Run:
                 if isinstance(value, RetryableError):
                     self.claiming = False
         if self.sent and time.monotonic() - self.flushed >= FLUSH_EVERY:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
-        self.outcomes.update(record_sent(self.tenant_id, self.sent))
+    def flush(self) -> None:
+        """Write the provider ids that arrived since the last write."""
+        if self.sent:
+            self.outcomes.update(record_sent(self.tenant_id, self.sent))
         self.sent, self.flushed = {}, time.monotonic()
 
     def finish(self) -> dict[int, str]:
         """Write the last provider ids; returns the recorded outcomes."""
-        self._flush()
+        self.flush()
         return self.outcomes
 
 
