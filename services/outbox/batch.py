@@ -8,10 +8,11 @@ sends never pause between claims, while the provider ids that arrived meanwhile 
 groups (within FLUSH_EVERY): nothing accepted is ever sent again, and a crash leaves unknown only what
 was claimed and not yet answered (about HORIZON plus the provider's answer time of sends).
 
-After RUN_BUDGET seconds of slots the run stops claiming and enqueues the next run at once, while its
-own last answers arrive, so another worker carries on without a gap. Bounded runs keep it fair: a
-run lasts about a second plus the provider's answer, and replies a person is waiting on go through the
-interactive queue, which workers take first. No run waits for a slot further away than its next claim.
+After RUN_BUDGET seconds of slots the run stops claiming, unless no other job is waiting for a worker
+(then it carries on, up to LONGEST_RUN), and enqueues the next run at once while its own last answers
+arrive, so another worker carries on without a gap. That keeps it fair: past its budget a run makes
+way for a waiting job within one claim, and replies a person is waiting on go through the interactive
+queue, which workers take first. No run waits for a slot further away than its next claim.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from models import Channel, Contact, Message
 from models.base import utcnow
 from services.bulk_sql import among, on_postgresql
 from services.outbox.recording import record_sent, release_unsent
-from services.queueing import BULK_QUEUE, INTERACTIVE_ORIGINS, enqueue_now
+from services.queueing import BULK_QUEUE, INTERACTIVE_ORIGINS, enqueue_now, jobs_waiting
 from services.ratelimit import RateLimiter, rate_for
 from whatsapp import async_http
 from whatsapp.base import ErrorAction, MaybeSent, ProviderError, RetryableError
@@ -38,7 +39,8 @@ from whatsapp.cloud import template_content, text_content
 BULK_JOB = "jobs.sending.send_bulk"
 HORIZON = 0.1  # seconds of the channel's slots one claim books
 LEAD = 0.03  # the next claim is made this long before the last booked slot comes
-RUN_BUDGET = 1.0  # seconds of slots one run books, claim after claim, before the next run takes over
+RUN_BUDGET = 1.0  # seconds of slots one run books, claim after claim, before the next run takes over...
+LONGEST_RUN = 5.0  # ...unless no other job is waiting for a worker, up to this long
 BATCH_LIMIT = 600
 FLUSH_EVERY = 0.05  # seconds between writes of the provider ids that arrived meanwhile
 # Without a Retry-After, a rate-limit answer holds the channel this long before its next send.
@@ -88,10 +90,13 @@ def _run(tenant_id: int, channel_id: int, provider, limiter: RateLimiter, key: s
          claiming, own: int | None, after_error) -> dict[int, str]:
     rate, burst = pace
     run = _Run(tenant_id, provider)
-    deadline = time.monotonic() + RUN_BUDGET
+    started = time.monotonic()
+    deadline = started + RUN_BUDGET
     claim_at, handed_over = time.monotonic(), False
     while True:
         if run.claiming and time.monotonic() >= claim_at:
+            if time.monotonic() >= deadline and time.monotonic() < started + LONGEST_RUN and not jobs_waiting():
+                deadline += RUN_BUDGET  # nobody to make way for: carry on without a hand-over gap
             last_slot = _claim_next(run, limiter, key, rate, burst, own) if time.monotonic() < deadline else None
             if last_slot is None:
                 run.claiming = False
