@@ -18,7 +18,7 @@ from services.quotas import QuotaExceeded
 
 FEED_JOB = "jobs.broadcasts.feed_broadcast"
 BULK_JOB = "jobs.sending.send_bulk"
-FEED_AGAIN_AFTER = 1.0  # seconds; the worker moves on meanwhile
+FEED_AGAIN_AFTER = 0.25  # seconds; the worker moves on meanwhile
 
 
 @tenant_job

@@ -73,13 +73,18 @@ def _until_redis_answers(method):
     return wrapper
 
 
+# How often the scheduler moves due jobs to their queues (RQ's default is every second, which stays the
+# heartbeat's pace): the batch sender and the broadcast feeder reschedule themselves a fraction of a second ahead.
+SCHEDULER_INTERVAL = 0.2
+
+
 class AppScheduler(RQScheduler):
     """RQ's scheduler process (`--with-scheduler`), kept alive through Redis outages."""
 
     def work(self):
         self._install_signal_handlers()
         outage = RedisOutage(self.log, f"Scheduler {self.name}")
-        registered = False
+        registered, beat = False, 0.0
         while not self._stop_requested:
             try:
                 if not registered:  # again after an outage: a restarted Redis has forgotten this scheduler
@@ -87,14 +92,16 @@ class AppScheduler(RQScheduler):
                     registered = True
                 if self.should_reacquire_locks:
                     self.acquire_locks()
-                self.heartbeat()  # also takes back locks that expired while Redis was away
+                if time.monotonic() - beat >= self.interval:
+                    self.heartbeat()  # also takes back locks that expired while Redis was away
+                    beat = time.monotonic()
                 self.enqueue_scheduled_jobs()
             except REDIS_DOWN as error:
-                registered = False
+                registered, beat = False, 0.0
                 outage.wait(error, stopping=lambda: self._stop_requested)
                 continue
             outage.over()
-            time.sleep(self.interval)
+            time.sleep(SCHEDULER_INTERVAL)
         try:
             self.stop()
         except REDIS_DOWN as error:

@@ -49,6 +49,14 @@ def queue(name: str = DEFAULT_QUEUE) -> Queue:
     return Queue(name, connection=get_redis())
 
 
+def jobs_waiting() -> bool:
+    """Whether any job waits in a queue the workers take (one round trip)."""
+    with get_redis().pipeline(transaction=False) as pipe:
+        for name in ALL_QUEUES:
+            pipe.llen(queue(name).key)
+        return any(pipe.execute())
+
+
 def enqueue_after_commit(job: str, *args, delay: float = 0, queue_name: str = DEFAULT_QUEUE,
                          coalesce: int = 1, single_flight: str | None = None, **kwargs) -> None:
     """Enqueue `job(*args)` once the current transaction commits; dropped on rollback.

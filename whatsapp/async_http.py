@@ -84,19 +84,23 @@ async def post_json(url: str, body: dict[str, Any], headers: dict[str, str], *,
                         "have been received", code="no_answer", details=type(exc).__name__) from None
 
 
-async def pump(sends: Sequence[tuple[float, Any, Callable[[], Awaitable[Any]]]], results: queue.Queue) -> None:
+async def pump(sends: Sequence[tuple[float, Any, Callable[[], Awaitable[Any]]]], results: queue.Queue, *,
+               halt: threading.Event | None = None) -> None:
     """Start each send at its slot (`sends`: (seconds from now, key, coroutine factory), soonest first).
 
     Each outcome is put on `results` as (key, value or exception) the moment it is known. After a
     retryable error (rate limit, provider trouble) the sends not started yet are not started:
-    they come back as (key, HELD). `DONE` follows the last outcome.
+    they come back as (key, HELD). `DONE` follows the last outcome. Pumps sharing a `halt` event
+    stop together: a retryable error in one sets it, and the others start nothing more.
     """
     loop = asyncio.get_running_loop()
     started, stop, tasks = loop.time(), asyncio.Event(), []
+    halt = halt or threading.Event()
 
     def finished(key: Any, task: asyncio.Task) -> None:
         error = MaybeSent("The send was interrupted", code="cancelled") if task.cancelled() else task.exception()
         if isinstance(error, RetryableError):
+            halt.set()
             stop.set()
         results.put((key, error if error is not None else task.result()))
 
@@ -108,7 +112,7 @@ async def pump(sends: Sequence[tuple[float, Any, Callable[[], Awaitable[Any]]]],
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 except TimeoutError:
                     pass
-            if stop.is_set():
+            if stop.is_set() or halt.is_set():
                 results.put((key, HELD))
                 continue
             task = loop.create_task(make())

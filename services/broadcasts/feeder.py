@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Integer, case, func, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Integer, func, select, update
 
 from core.enums import BroadcastStatus, MessageOrigin, RecipientState
 from extensions import db, get_redis
@@ -27,15 +26,17 @@ from services.broadcasts.lifecycle import (
     settle,
     unfinished,
 )
+from services.bulk_sql import among, update_each
 from services.channels import capabilities_for, get_channel
 from services.outbox import window_open
 from services.outbox.enqueue import insert_queued
 from services.phones import InvalidPhone, normalize_phone
 from services.ratelimit import rate_for
 
-# Recipients handed to the outbox per run: about this many seconds at the channel's pace, at most BATCH_CAP.
-AHEAD_SECONDS = 2
-BATCH_CAP = 2000
+# The outbox is kept this many seconds of the channel's pace ahead (at most BATCH_CAP recipients a round): rounds
+# come every half second or so, and the batch sender must never find the queue dry between two of them.
+AHEAD_SECONDS = 3
+BATCH_CAP = 3000
 OPTED_OUT = "Opted out of messages."
 WINDOW_CLOSED = ("Outside the 24-hour customer-service window: WhatsApp only allows an approved template, "
                  "and this broadcast sends text.")
@@ -118,7 +119,7 @@ def _claim(broadcast_id: int, limit: int) -> list[tuple[int, int]]:
     if not picked:
         return []
     rows = db.session.execute(
-        update(recipient).where(recipient.id.in_(picked), recipient.state == RecipientState.QUEUED)
+        update(recipient).where(among(recipient.id, picked, Integer), recipient.state == RecipientState.QUEUED)
         .values(state=RecipientState.SENDING, claimed_at=utcnow())
         .returning(recipient.id, recipient.contact_id).execution_options(synchronize_session=False)).all()
     return sorted((rid, cid) for rid, cid in rows)
@@ -128,7 +129,10 @@ def _hand_over(broadcast: Broadcast, channel, claimed: list[tuple[int, int]]) ->
     """Queue the claimed recipients' messages in one INSERT; skip (with the reason) those the rules refuse now."""
     if not claimed:
         return
-    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_([c for _r, c in claimed])))}
+    # Plain rows, not ORM objects: a round reads thousands, and only these columns are rendered and checked.
+    contacts = {c.id: c for c in db.session.execute(
+        select(Contact.id, Contact.name, Contact.phone, Contact.custom_fields, Contact.opted_out,
+               Contact.last_inbound_at).where(among(Contact.id, [c for _r, c in claimed], Integer)))}
     template = find_template(broadcast) if broadcast.template_name else None
     text_only_in_window = not broadcast.template_name
     rows, sending, skipped = [], [], defaultdict(list)
@@ -149,23 +153,15 @@ def _hand_over(broadcast: Broadcast, channel, claimed: list[tuple[int, int]]) ->
     if sending:
         _link_messages(sending, message_ids)
     for reason, ids in skipped.items():
-        db.session.execute(update(recipient).where(recipient.id.in_(ids))
+        db.session.execute(update(recipient).where(among(recipient.id, ids, Integer))
                            .values(state=RecipientState.SKIPPED, reason=reason)
                            .execution_options(synchronize_session=False))
 
 
 def _link_messages(recipient_ids: list[int], message_ids: list[int]) -> None:
     """Record each recipient's new message in one UPDATE."""
-    recipient = BroadcastRecipient
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Joined to the pairs as arrays: a CASE with a branch per recipient costs a comparison per branch per row.
-        pairs = func.unnest(literal(recipient_ids, ARRAY(Integer)), literal(message_ids, ARRAY(Integer))) \
-            .table_valued("recipient_id", "message_id").render_derived()
-        stmt = update(recipient).where(recipient.id == pairs.c.recipient_id).values(message_id=pairs.c.message_id)
-    else:
-        stmt = update(recipient).where(recipient.id.in_(recipient_ids)).values(
-            message_id=case(dict(zip(recipient_ids, message_ids, strict=True)), value=recipient.id))
-    db.session.execute(stmt.execution_options(synchronize_session=False))
+    db.session.execute(update_each(BroadcastRecipient, "message_id", dict(zip(recipient_ids, message_ids, strict=True)),
+                                   Integer))
 
 
 def _why_not(contact: Contact | None, channel, text_only_in_window: bool) -> str | None:

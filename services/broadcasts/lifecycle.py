@@ -11,16 +11,18 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Integer, Text, delete, func, select, update
 
 from core.enums import BroadcastStatus, RecipientState
 from extensions import db, get_redis
 from models import Broadcast, BroadcastRecipient, Message
 from models.base import utcnow
+from models.types import UTCDateTime
 from services import events
 from services.audit import record
 from services.broadcasts import audience as audiences
 from services.broadcasts.content import clean_content
+from services.bulk_sql import among, update_each
 from services.errors import Invalid
 from services.outbox.recording import UNKNOWN_REASON
 from services.queueing import BULK_QUEUE, enqueue_after_commit
@@ -211,17 +213,15 @@ def settle(broadcast_id: int) -> None:
         outcomes: dict[str, dict[int, Any]] = {}
         for message_id, status, sent_at, error in db.session.execute(
                 select(Message.id, Message.status, Message.sent_at, Message.error_title)
-                .where(Message.id.in_(list(of_message)), Message.status.in_(list(FINAL)))):
+                .where(among(Message.id, of_message, Integer), Message.status.in_(list(FINAL)))):
             state = FINAL[status]
             value = sent_at if state == RecipientState.SENT else error if state == RecipientState.FAILED \
                 else UNKNOWN_RECIPIENT
             outcomes.setdefault(state, {})[of_message[message_id]] = value
         for state, values in outcomes.items():
-            column = "sent_at" if state == RecipientState.SENT else "reason"
-            db.session.execute(update(recipient).where(recipient.id.in_(list(values)),
-                                                       recipient.state == RecipientState.SENDING)
-                               .values(state=state, **{column: case(values, value=recipient.id)})
-                               .execution_options(synchronize_session=False))
+            column, kind = ("sent_at", UTCDateTime()) if state == RecipientState.SENT else ("reason", Text())
+            db.session.execute(update_each(recipient, column, values, kind,
+                                           recipient.state == RecipientState.SENDING, state=state))
 
 
 def on_the_way(broadcast_id: int) -> bool:

@@ -1,12 +1,15 @@
 """Queueing messages: each send a feature asks for becomes a queued row and a job after the commit."""
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+import json
+
+from sqlalchemy import JSON, Integer, String, Text, cast, insert, literal, select, update
 
 from extensions import db
 from models import Channel, Contact, Message, MessageTemplate
 from models.base import utcnow
 from models.tenancy import current_tenant_id
+from services.bulk_sql import among, on_postgresql, unnested
 from services.channels import capabilities_for, get_channel
 from services.media_store import MediaRejected, check_upload, save_media
 from services.outbox import batch
@@ -54,9 +57,8 @@ def insert_queued(channel: Channel, rows: list[dict], *, origin: str) -> list[in
     now = utcnow()
     common = {"tenant_id": current_tenant_id(), "direction": Message.OUTBOUND, "status": "queued", "origin": origin,
               "channel_kind": channel.kind, "attempts": 0, "created_at": now, "updated_at": now}
-    ids = list(db.session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True),
-                                  [{"media": None, "payload": None, **row, **common} for row in rows]))
-    db.session.execute(update(Contact).where(Contact.id.in_({row["contact_id"] for row in rows}))
+    ids = _insert_rows(rows, common)
+    db.session.execute(update(Contact).where(among(Contact.id, {row["contact_id"] for row in rows}, Integer))
                        .values(last_message_at=now).execution_options(synchronize_session=False))
     if all(batch.takes(capabilities_for(channel.kind), row["type"], origin) for row in rows):
         # One run of the batch sender takes them, batch after batch: no job per message or per twenty, so
@@ -67,6 +69,25 @@ def insert_queued(channel: Channel, rows: list[dict], *, origin: str) -> list[in
         enqueue_after_commit(SEND_JOB, common["tenant_id"], message_id, queue_name=send_queue(origin),
                              coalesce=BATCH_MAX)
     return ids
+
+
+def _insert_rows(rows: list[dict], common: dict) -> list[int]:
+    """INSERT the rows; returns their new ids in the order of `rows`."""
+    if not on_postgresql():
+        return list(db.session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True),
+                                       [{"media": None, "payload": None, **row, **common} for row in rows]))
+    source = unnested("queued_rows", ordinality="n",
+                      contact_id=([row["contact_id"] for row in rows], Integer),
+                      type=([row["type"] for row in rows], String),
+                      body=([row["body"] for row in rows], Text),
+                      payload=([None if row["payload"] is None else json.dumps(row["payload"]) for row in rows], Text))
+    names = list(common)
+    chosen = select(source.c.contact_id, source.c.type, source.c.body, cast(source.c.payload, JSON),
+                    *(literal(common[name], Message.__table__.c[name].type) for name in names)).order_by(source.c.n)
+    # Ids come from the sequence in the order the rows are inserted, which the ORDER BY fixes: sorted, they
+    # follow `rows`, whatever order RETURNING hands them back in.
+    return sorted(db.session.scalars(insert(Message).from_select(["contact_id", "type", "body", "payload", *names],
+                                                                 chosen).returning(Message.id)))
 
 
 def template_content(template: MessageTemplate, variables: list[str]) -> tuple[str, dict]:

@@ -10,11 +10,12 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Integer, String, func, select, update
 
 from extensions import db, get_redis
 from models import Message
 from models.base import utcnow
+from services.bulk_sql import among, update_each
 from services.transient import is_transient
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,10 @@ def record_sent(tenant_id: int, sent: dict[int, str]) -> dict[int, str]:
 
 def _write_sent(sent: dict[int, str], now) -> None:
     """One UPDATE for the batch (a round trip per flush, not per message); each row keeps its own guard."""
-    ids = list(sent)
-    db.session.execute(
-        update(Message).where(Message.id.in_(ids), Message.status.in_(("sending", "unknown")))
-        .values(provider_message_id=case(sent, value=Message.id), status="sent", error_title=None,
-                sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None, attempts=Message.attempts + 1)
-        .execution_options(synchronize_session=False))
+    db.session.execute(update_each(
+        Message, "provider_message_id", sent, String(128), Message.status.in_(("sending", "unknown")),
+        status="sent", error_title=None, sent_at=func.coalesce(Message.sent_at, now), sending_started_at=None,
+        attempts=Message.attempts + 1))
     db.session.commit()
 
 
@@ -83,7 +82,7 @@ def _keep_for_reconcile(tenant_id: int, message_id: int, provider_message_id: st
 def release_unsent(message_ids: list[int]) -> None:
     """Give claimed rows back to the queue, untouched: no request for them ever left (a later job takes them)."""
     if message_ids:
-        db.session.execute(update(Message).where(Message.id.in_(message_ids), Message.status == "sending")
+        db.session.execute(update(Message).where(among(Message.id, message_ids, Integer), Message.status == "sending")
                            .values(status="queued", sending_started_at=None)
                            .execution_options(synchronize_session=False))
     db.session.commit()
