@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from extensions import db
 from models import Contact, ContactTag, Tag
 from models.base import utcnow
+from models.contact import CUSTOM_FIELDS_JSONB
 from services.errors import Invalid
 from services.text_search import ESCAPE, contains_pattern
 
@@ -54,7 +55,17 @@ def _contains(column_of):
 
 
 def _custom(key: str):
+    """The contact's custom field `key` as text; NULL when it has none."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The jsonb copy (migration 0024) is parsed already: ->> on the json column parses each row's text again.
+        return CUSTOM_FIELDS_JSONB[key].astext
     return Contact.custom_fields[key].as_string()
+
+
+def _custom_set(c, _zone):
+    # Set = present and not empty. coalesce reads the field once a row and keeps the answer true or false, never
+    # unknown, so a negated condition stays right too.
+    return func.coalesce(_custom(c["key"]), "") != ""
 
 
 def _day_start(value: str, zone: ZoneInfo) -> datetime:
@@ -73,8 +84,7 @@ OPERATORS: dict[str, Operator] = {
     # Values are compared case-insensitively: "Lisbon" and "lisbon" were typed by people.
     "custom_equals": Operator("custom field equals", ("key", "text"),
                               lambda c, _z: func.lower(_custom(c["key"])) == c["text"].lower()),
-    "custom_set": Operator("custom field is set", ("key",),
-                           lambda c, _z: and_(_custom(c["key"]).is_not(None), _custom(c["key"]) != "")),
+    "custom_set": Operator("custom field is set", ("key",), _custom_set),
     "created_before": Operator("created before", ("date",),
                                lambda c, zone: Contact.created_at < _day_start(c["date"], zone)),
     "created_after": Operator("created after", ("date",),
