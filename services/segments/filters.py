@@ -94,6 +94,24 @@ OPERATORS: dict[str, Operator] = {
 }
 
 
+# Conditions on the contact's own columns; tags (and registered operators) probe other tables by their indexes.
+_ROW_OPERATORS = frozenset({"name_contains", "phone_contains", "email_contains", "custom_equals", "custom_set",
+                            "created_before", "created_after", "inbound_within"})
+
+
+def counts_by_trigrams(definition: dict[str, Any]) -> bool:
+    """Whether a count of this filter should read the trigram indexes (services.text_search.trigram_lookups).
+
+    Yes when it searches for 3 characters or more (a trigram) and reads nothing but the contact's row: left to
+    itself PostgreSQL walks the workspace computing lower() on every row (name has "ana", created in 2 weeks:
+    38 ms, 13 ms through the index). Not with tag conditions: switching index walks off takes the contact_tags
+    probes away too (tags A and B, not C, name has "ana": 14 ms as planned, 40 ms without).
+    """
+    conditions = definition.get("conditions", [])
+    searches = any(c["op"].endswith("_contains") and len(c["text"]) >= 3 for c in conditions)
+    return searches and {c["op"] for c in conditions} <= _ROW_OPERATORS
+
+
 def register_operator(name: str, operator: Operator) -> None:
     """Extension point for conditions on other aggregates.
 
