@@ -15,10 +15,16 @@ logger = logging.getLogger('alembic.env')
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave the PostgreSQL-only indexes (raw DDL in their migrations) out of `flask db check`."""
-    from models.database_only import POSTGRESQL_ONLY_INDEXES
+    """Leave the PostgreSQL-only indexes and columns (raw DDL in their migrations) out of `flask db check`."""
+    from models.database_only import POSTGRESQL_ONLY_COLUMNS, POSTGRESQL_ONLY_INDEXES
 
-    return not (type_ == "index" and reflected and compare_to is None and name in POSTGRESQL_ONLY_INDEXES)
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "index":
+        return name not in POSTGRESQL_ONLY_INDEXES
+    if type_ == "column":
+        return (obj.table.name, name) not in POSTGRESQL_ONLY_COLUMNS
+    return True
 
 
 def get_engine():

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, and_, column
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.enums import ConversationStatus
@@ -72,3 +73,9 @@ class Contact(TenantScoped, Timestamps, db.Model):
         viewonly=True,
         lazy="selectin",
     )
+
+
+# PostgreSQL only (migration 0024): custom_fields as jsonb, a stored generated column the database fills on every
+# write; NULL when jsonb cannot hold the text. Not mapped (SQLite has no such column), so no ORM load or write
+# names it; filters that compare field values read it (services.segments.filters).
+CUSTOM_FIELDS_JSONB = column("custom_fields_jsonb", JSONB, _selectable=Contact.__table__)

@@ -1,4 +1,4 @@
-"""Indexes that exist only in the PostgreSQL schema, created by raw DDL in their migrations.
+"""Indexes and columns that exist only in the PostgreSQL schema, created by raw DDL in their migrations.
 
 Trigram (GIN) and descending expression indexes have no SQLite counterpart and no model column to hang on,
 so the models do not declare them; `flask db check` (migrations/env.py) is told to leave them alone.
@@ -16,4 +16,9 @@ POSTGRESQL_ONLY_INDEXES = frozenset({
     "ix_contacts_tenant_email_trgm",
     "ix_contact_tags_tenant_tag",     # 0008: tag filters
     "ix_messages_tenant_media_size",  # 0016: stored media bytes in the usage rollup (partial, expression)
+})
+
+# Columns the models do not map (models.contact.CUSTOM_FIELDS_JSONB names the one filters read), by table.
+POSTGRESQL_ONLY_COLUMNS = frozenset({
+    ("contacts", "custom_fields_jsonb"),  # 0024: custom fields as jsonb, generated from contacts.custom_fields
 })

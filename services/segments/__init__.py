@@ -6,6 +6,7 @@ why a broadcast will reach fewer); a bulk audience never contains them.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,10 +23,12 @@ from services.segments.filters import (
     OPERATORS,
     Operator,
     compile_definition,
+    counts_by_trigrams,
     empty_definition,
     register_operator,
     validate_definition,
 )
+from services.text_search import trigram_lookups
 from services.workspace import workspace_zone
 
 __all__ = ["OPERATORS", "Operator", "Preview", "all_segments", "audience", "count_matching", "criterion",
@@ -35,16 +38,20 @@ __all__ = ["OPERATORS", "Operator", "Preview", "all_segments", "audience", "coun
 PREVIEW_SIZE = 10
 
 
-def _criterion(segment_or_filter: Segment | dict[str, Any], zone: ZoneInfo | None = None):
-    """The SQL criterion of a saved segment (validated when saved) or of a filter (validated now)."""
+def _definition(segment_or_filter: Segment | dict[str, Any]) -> dict[str, Any]:
+    """The filter of a saved segment (validated when saved) or a filter, validated now."""
     if isinstance(segment_or_filter, Segment):
         definition = segment_or_filter.definition
         # A stored filter naming an operator that is no longer registered is refused, never half-applied.
         if any(c.get("op") not in OPERATORS for c in definition.get("conditions", [])):
             raise Invalid({"conditions": "This segment uses a condition that no longer exists. Edit it."})
-    else:
-        definition = validate_definition(segment_or_filter)
-    return compile_definition(definition, zone or workspace_zone())
+        return definition
+    return validate_definition(segment_or_filter)
+
+
+def _criterion(segment_or_filter: Segment | dict[str, Any], zone: ZoneInfo | None = None):
+    """The SQL criterion of a saved segment or of a filter."""
+    return compile_definition(_definition(segment_or_filter), zone or workspace_zone())
 
 
 def criterion(segment: Segment):
@@ -70,10 +77,17 @@ def _counts(criterion) -> Select:
                   ).where(criterion)
 
 
+def _count(definition: dict[str, Any], zone: ZoneInfo) -> tuple[int, int]:
+    """(matching, reachable) for a validated filter; a text search among its conditions reads the trigram indexes,
+    as the contacts list's count of a search does (filters.counts_by_trigrams says when)."""
+    with trigram_lookups() if counts_by_trigrams(definition) else nullcontext():
+        total, reachable = db.session.execute(_counts(compile_definition(definition, zone))).one()
+    return int(total), int(reachable)
+
+
 def count_matching(segment_or_filter: Segment | dict[str, Any]) -> tuple[int, int]:
     """(contacts matching, of them reachable by bulk sends)."""
-    total, reachable = db.session.execute(_counts(_criterion(segment_or_filter))).one()
-    return int(total), int(reachable)
+    return _count(_definition(segment_or_filter), workspace_zone())
 
 
 @dataclass
@@ -90,14 +104,15 @@ class Preview:
 
 
 def preview(segment_or_filter: Segment | dict[str, Any], size: int = PREVIEW_SIZE) -> Preview:
-    """Counts and the first `size` matching contacts (two statements; the filter is validated first)."""
+    """Counts and the first `size` matching contacts (the filter is validated first)."""
     zone = workspace_zone()
-    criterion = _criterion(segment_or_filter, zone)
-    total, reachable = db.session.execute(_counts(criterion)).one()
+    definition = _definition(segment_or_filter)
+    total, reachable = _count(definition, zone)
     # The preview shows no tags: skip the relationship's selectin query (it still loads if a page asks).
-    first = (select(Contact).where(criterion).options(lazyload(Contact.tags))
+    # The first ten are left to the planner: when matches are common, the newest-first walk stops early.
+    first = (select(Contact).where(compile_definition(definition, zone)).options(lazyload(Contact.tags))
              .order_by(Contact.created_at.desc(), Contact.id.desc()).limit(size))
-    return Preview(int(total), int(reachable), list(db.session.scalars(first)))
+    return Preview(total, reachable, list(db.session.scalars(first)))
 
 
 def all_segments() -> list[Segment]:

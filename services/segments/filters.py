@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from extensions import db
 from models import Contact, ContactTag, Tag
 from models.base import utcnow
+from models.contact import CUSTOM_FIELDS_JSONB
 from services.errors import Invalid
 from services.text_search import ESCAPE, contains_pattern
 
@@ -54,7 +55,17 @@ def _contains(column_of):
 
 
 def _custom(key: str):
+    """The contact's custom field `key` as text; NULL when it has none."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The jsonb copy (migration 0024) is parsed already: ->> on the json column parses each row's text again.
+        return CUSTOM_FIELDS_JSONB[key].astext
     return Contact.custom_fields[key].as_string()
+
+
+def _custom_set(c, _zone):
+    # Set = present and not empty. coalesce reads the field once a row and keeps the answer true or false, never
+    # unknown, so a negated condition stays right too.
+    return func.coalesce(_custom(c["key"]), "") != ""
 
 
 def _day_start(value: str, zone: ZoneInfo) -> datetime:
@@ -73,8 +84,7 @@ OPERATORS: dict[str, Operator] = {
     # Values are compared case-insensitively: "Lisbon" and "lisbon" were typed by people.
     "custom_equals": Operator("custom field equals", ("key", "text"),
                               lambda c, _z: func.lower(_custom(c["key"])) == c["text"].lower()),
-    "custom_set": Operator("custom field is set", ("key",),
-                           lambda c, _z: and_(_custom(c["key"]).is_not(None), _custom(c["key"]) != "")),
+    "custom_set": Operator("custom field is set", ("key",), _custom_set),
     "created_before": Operator("created before", ("date",),
                                lambda c, zone: Contact.created_at < _day_start(c["date"], zone)),
     "created_after": Operator("created after", ("date",),
@@ -82,6 +92,24 @@ OPERATORS: dict[str, Operator] = {
     "inbound_within": Operator("wrote to us within (days)", ("days",),
                                lambda c, _z: Contact.last_inbound_at >= utcnow() - timedelta(days=c["days"])),
 }
+
+
+# Conditions on the contact's own columns; tags (and registered operators) probe other tables by their indexes.
+_ROW_OPERATORS = frozenset({"name_contains", "phone_contains", "email_contains", "custom_equals", "custom_set",
+                            "created_before", "created_after", "inbound_within"})
+
+
+def counts_by_trigrams(definition: dict[str, Any]) -> bool:
+    """Whether a count of this filter should read the trigram indexes (services.text_search.trigram_lookups).
+
+    Yes when it searches for 3 characters or more (a trigram) and reads nothing but the contact's row: left to
+    itself PostgreSQL walks the workspace computing lower() on every row (name has "ana", created in 2 weeks:
+    38 ms, 13 ms through the index). Not with tag conditions: switching index walks off takes the contact_tags
+    probes away too (tags A and B, not C, name has "ana": 14 ms as planned, 40 ms without).
+    """
+    conditions = definition.get("conditions", [])
+    searches = any(c["op"].endswith("_contains") and len(c["text"]) >= 3 for c in conditions)
+    return searches and {c["op"] for c in conditions} <= _ROW_OPERATORS
 
 
 def register_operator(name: str, operator: Operator) -> None:
