@@ -290,3 +290,12 @@ def someone_listens():
     yield listen
     for kind in events.KINDS:
         events._CONSUMERS[kind].remove(listen)
+
+
+@pytest.fixture
+def pg(app):
+    """The app, in tests of what only PostgreSQL has (row-level security, grants, trigram and jsonb indexes)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("a PostgreSQL feature; CI runs this on PostgreSQL")
+    return app

@@ -14,14 +14,6 @@ TABLES = ("contacts", "contact_tags", "tags")
 
 
 @pytest.fixture
-def pg(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("row-level security and trigram indexes are PostgreSQL's; CI runs this on PostgreSQL")
-    return app
-
-
-@pytest.fixture
 def two_tenants(pg, create_user, in_tenant):
     """Two workspaces, each with tagged contacts: 2 in the first, 3 in the second."""
     ids = []

@@ -11,14 +11,6 @@ from tests.factories import make_contact
 
 
 @pytest.fixture
-def pg(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("row-level security is a PostgreSQL feature; CI runs this on PostgreSQL")
-    return app
-
-
-@pytest.fixture
 def two_tenants(pg, create_user, in_tenant):
     a, b = create_user(), create_user()
     for user, count in ((a, 2), (b, 3)):

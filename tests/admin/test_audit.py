@@ -114,14 +114,6 @@ def test_the_log_pages(app, client, create_user, login, in_tenant):
     assert "<code>test.entry_00</code>" in second
 
 
-@pytest.fixture
-def pg(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("grants and triggers are PostgreSQL's; CI runs this on PostgreSQL")
-    return app
-
-
 def test_the_application_role_cannot_change_or_remove_entries(pg, create_user, in_tenant):
     user = create_user()
     with in_tenant(user.tenant_id):

@@ -14,20 +14,12 @@ from models import Contact
 from services.segments import count_matching, matching_contacts
 from services.segments.filters import compile_definition
 from tests.factories import make_contact
+from tests.segments.helpers import flt
 
 ODD_KEYS = ("Plan (2024)", "e-mail.opt in", "it's", "cidade/pais", "[0]", "$.x", "a:b")
 # SQLite's JSON paths never find a key with letters beyond ASCII (json stores them as \u escapes and the path
 # compares the escaped text), before and after 0024 alike: PostgreSQL alone is asked about this one.
 NON_ASCII_KEY = "país"
-
-
-def flt(*conditions) -> dict:
-    return {"version": 1, "conditions": list(conditions)}
-
-
-@pytest.fixture
-def owner(create_user):
-    return create_user()
 
 
 @pytest.fixture
@@ -93,14 +85,6 @@ def test_a_negated_is_set_keeps_the_contacts_without_the_field(owner, other, in_
 
 
 # PostgreSQL: the jsonb copy.
-
-@pytest.fixture
-def pg(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("the jsonb copy of custom fields is PostgreSQL's; CI runs this on PostgreSQL")
-    return app
-
 
 def _json_text(key: str):
     """The field as the json column reads it (how PostgreSQL filtered before 0024)."""

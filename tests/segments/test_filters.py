@@ -21,15 +21,7 @@ from services.segments import (
 )
 from services.segments.filters import OPERATORS, Operator
 from tests.factories import link, make_contact, make_tag
-
-
-def flt(*conditions) -> dict:
-    return {"version": 1, "conditions": list(conditions)}
-
-
-@pytest.fixture
-def owner(create_user):
-    return create_user()
+from tests.segments.helpers import flt
 
 
 @pytest.fixture

@@ -11,12 +11,9 @@ from models import Segment, Tag
 from models.tenancy import tenant_scope
 from services.segments import save_segment
 from tests.factories import link, make_contact, make_tag
+from tests.segments.helpers import flt
 
 HX = {"HX-Request": "true"}
-
-
-def flt(*conditions) -> dict:
-    return {"version": 1, "conditions": list(conditions)}
 
 
 @pytest.fixture

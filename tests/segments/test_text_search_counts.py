@@ -8,10 +8,7 @@ from extensions import db
 from services.segments import count_matching, preview
 from services.segments.filters import counts_by_trigrams
 from tests.factories import link, make_contact, make_tag
-
-
-def flt(*conditions) -> dict:
-    return {"version": 1, "conditions": list(conditions)}
+from tests.segments.helpers import flt
 
 
 @pytest.mark.parametrize("definition, expected", [
