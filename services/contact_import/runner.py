@@ -54,7 +54,6 @@ class _Run:
 
     def handle(self, batch: list[tuple[int, list[str]]]) -> dict[str, int | None]:
         """Write one chunk; its counts, and the line the quota stopped at (None when it did not)."""
-        writing.plan_for_this_chunk()
         refusals: list[tuple[int, str, str]] = []
         read: list[tuple[int, list[str], Clean | str]] = []
         for line, cells in batch:
