@@ -97,7 +97,8 @@ class _Run:
         by_name = writing.tag_ids_by_name(names)
         pairs = {(written[c.phone], tag_id) for c in writes if c.phone in written
                  for tag_id in (*self.chosen_tags, *(by_name[n] for n in c.tag_names if n in by_name))}
-        linked = writing.link_tags(pairs)
+        # Creating only, every contact written is new in this transaction: its links need no conflict check.
+        linked = writing.link_tags(pairs, fresh=not self.update)
         names = {tag_id: name for name, tag_id in by_name.items()}
         names.update(writing.tag_names(set(self.chosen_tags) - set(names)))
         events.emit_many(events.TAG_ADDED, [{"contact_id": contact_id, "subject_id": tag_id,
