@@ -59,11 +59,20 @@ def test_the_shortcut_parses_every_international_number_as_the_library_does():
     assert shortcut_taken > len(NUMBERS) * 0.9  # the shortcut is what most of them went through
 
 
+def test_validity_is_the_library_s_for_every_number_of_every_calling_code():
+    parsed = (_outcome(phonenumbers.parse, text, None) for text in NUMBERS)
+    numbers = [number for number in parsed if isinstance(number, phonenumbers.PhoneNumber)]
+    shared = [n for n in numbers if len(COUNTRY_CODE_TO_REGION_CODE[n.country_code]) > 1]
+    assert len(shared) > 1000 and any(phonenumbers.is_valid_number(n) for n in shared)
+    assert [phones._is_valid(n) for n in numbers] == [phonenumbers.is_valid_number(n) for n in numbers]
+
+
 @pytest.mark.parametrize("strict", [True, False])
 def test_normalised_numbers_and_refusals_are_the_same_with_and_without_the_shortcut(monkeypatch, strict):
     with_shortcut = [_outcome(normalize_phone, text, "US", strict=strict) for text in NUMBERS]
     assert sum(isinstance(result, str) for result in with_shortcut) > 1000  # valid ones among them
     monkeypatch.setattr(phones, "_parse_international", lambda _text: None)
+    monkeypatch.setattr(phones, "_is_valid", phonenumbers.is_valid_number)
     assert [_outcome(normalize_phone, text, "US", strict=strict) for text in NUMBERS] == with_shortcut
 
 
