@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from extensions import db
 from models import Channel
-from models.tenancy import lookup_tenant_id, tenant_scope
+from models.tenancy import TenantHints, tenant_scope
 from models.types import decrypt
 from services.channels import capabilities_for
 from services.crypto import token_digest
@@ -35,11 +35,9 @@ from whatsapp.signature import verify_signature
 
 log = logging.getLogger(__name__)
 
-# Tenant of each URL token digest this process has served. An entry is only a hint: the channel is
-# still read in that tenant's scope by the same digest, so a stale one (URL regenerated, channel
-# deleted) finds nothing and is looked up afresh. Only digests that matched a channel get in.
-_TENANT_OF_DIGEST: dict[str, int] = {}
-_TENANT_CACHE_MAX = 10_000
+# Tenant of each URL token digest this process has served (only digests that matched a channel).
+_TENANTS = TenantHints(Channel.webhook_token_digest)
+_TENANT_CACHE_MAX = _TENANTS.limit
 
 
 def _channel_row(digest: str, columns: tuple) -> Row | None:
@@ -50,23 +48,7 @@ def _channel_row(digest: str, columns: tuple) -> Row | None:
 
 def find_channel(digest: str, columns: tuple) -> Row | None:
     """The channel a URL token digest names, read in its tenant's scope; None when there is none."""
-    tenant_id = _TENANT_OF_DIGEST.get(digest)
-    if tenant_id is not None:
-        with tenant_scope(tenant_id):
-            row = _channel_row(digest, columns)
-        if row is not None:
-            return row
-        _TENANT_OF_DIGEST.pop(digest, None)
-    tenant_id = lookup_tenant_id(Channel.webhook_token_digest, digest)
-    if tenant_id is None:
-        return None
-    with tenant_scope(tenant_id):
-        row = _channel_row(digest, columns)
-    if row is not None:
-        if len(_TENANT_OF_DIGEST) >= _TENANT_CACHE_MAX:
-            _TENANT_OF_DIGEST.clear()
-        _TENANT_OF_DIGEST[digest] = tenant_id
-    return row
+    return _TENANTS.find(digest, lambda: _channel_row(digest, columns))
 
 
 def _read_at_most(stream: IO[bytes], size: int) -> bytes:

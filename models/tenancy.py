@@ -8,8 +8,9 @@ carries another tenant's id is refused at flush.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import TypeVar
 
 from sqlalchemy import ForeignKey, Integer, Table, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
@@ -17,6 +18,7 @@ from sqlalchemy.sql import visitors
 
 from extensions import db
 
+T = TypeVar("T")
 _current_tenant: ContextVar[int | None] = ContextVar("messagehub_tenant", default=None)
 _unscoped: ContextVar[bool] = ContextVar("messagehub_unscoped", default=False)
 
@@ -112,6 +114,39 @@ def lookup_tenant_id(column, value) -> int | None:
     return db.session.scalar(
         select(model.tenant_id).where(column == value).execution_options(messagehub_unscoped=True)
     )
+
+
+class TenantHints:
+    """The tenant owning each digest (of a URL token, an API key) this process has served: a hint, never proof.
+
+    `find` runs its loader in the hinted tenant's scope, so a request costs the loader's one statement while
+    the hint holds. When that finds nothing (the row was deleted, its digest changed) the hint is dropped and
+    the tenant looked up afresh by `lookup_tenant_id`. Only digests that found something are kept.
+    """
+
+    def __init__(self, column, limit: int = 10_000):
+        self.column, self.limit = column, limit
+        self._tenants: dict[str, int] = {}
+
+    def find(self, digest: str, load: Callable[[], T | None]) -> T | None:
+        """What `load()` gives in the scope of the tenant owning `digest`, or None when nothing is found."""
+        tenant_id = self._tenants.get(digest)
+        if tenant_id is not None:
+            with tenant_scope(tenant_id):
+                found = load()
+            if found is not None:
+                return found
+            self._tenants.pop(digest, None)
+        tenant_id = lookup_tenant_id(self.column, digest)
+        if tenant_id is None:
+            return None
+        with tenant_scope(tenant_id):
+            found = load()
+        if found is not None:
+            if len(self._tenants) >= self.limit:
+                self._tenants.clear()
+            self._tenants[digest] = tenant_id
+        return found
 
 
 def tenant_ids_where(model, *criteria) -> list[int]:

@@ -7,13 +7,15 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from extensions import db
-from models import ApiKey
+from models import ApiKey, Tenant
 from models.base import utcnow
-from models.tenancy import lookup_tenant_id, tenant_scope
+from models.tenancy import TenantHints, tenant_scope
 from services.audit import record
 from services.crypto import new_token, token_digest
 from services.errors import Invalid
 
+# Workspace of each key digest this process has served.
+_TENANTS = TenantHints(ApiKey.key_digest)
 # `last_used_at` is written at most this often per key: a busy key must not turn every read into a write.
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -26,6 +28,7 @@ class KeyHolder:
     key_id: int
     name: str
     scopes: tuple[str, ...]
+    suspended: bool = False  # the workspace is suspended (the key still names it; the API refuses it)
 
 
 def create_key(name: str, scopes: list[str], created_by_id: int | None) -> tuple[ApiKey, str]:
@@ -66,26 +69,30 @@ def revoke_key(key: ApiKey) -> None:
         record("api_key.revoked", target=key, changes={"name": key.name})
 
 
+def _key_row(digest: str):
+    """The key with this digest in the workspace in scope, with the workspace's status: one statement."""
+    stmt = (select(ApiKey.tenant_id, ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.last_used_at, ApiKey.revoked_at,
+                   Tenant.status).join(Tenant, Tenant.id == ApiKey.tenant_id).where(ApiKey.key_digest == digest))
+    return db.session.execute(stmt).first()
+
+
 def key_holder(bearer: str) -> KeyHolder | None:
     """The workspace and key a bearer key stands for, or None for an unknown or revoked key.
 
-    The digest finds the workspace (the one sanctioned cross-tenant lookup), then the key is read in that
-    workspace's scope like anything else. A suspended workspace's keys still resolve: the caller refuses them
-    with its own answer.
+    The digest finds the workspace (the one sanctioned cross-tenant lookup, remembered per process as a hint),
+    then the key and its workspace's status are read in that workspace's scope, afresh on every request: a
+    revoked key or a suspended workspace is refused from the next request on. A suspended workspace's keys
+    still resolve: the caller refuses them with its own answer.
     """
     if not bearer or not bearer.startswith(ApiKey.PREFIX) or len(bearer) > 100:
         return None
     digest = token_digest(bearer)
-    tenant_id = lookup_tenant_id(ApiKey.key_digest, digest)
-    if tenant_id is None:
+    row = _TENANTS.find(digest, lambda: _key_row(digest))
+    if row is None or row.revoked_at is not None:
         return None
-    with tenant_scope(tenant_id):
-        key = db.session.scalar(select(ApiKey).where(ApiKey.key_digest == digest))
-        if key is None or key.revoked_at is not None:
-            return None
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
-            db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        with tenant_scope(row.tenant_id):
+            db.session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
             db.session.commit()
-        return KeyHolder(tenant_id, key.id, key.name, tuple(key.scope_list))
-
+    return KeyHolder(row.tenant_id, row.id, row.name, tuple(row.scopes.split()), row.status == Tenant.SUSPENDED)

@@ -26,7 +26,6 @@ from services.errors import Duplicate, Invalid
 from services.outbox import SendRefused
 from services.paging import BadCursor
 from services.quotas import QuotaExceeded
-from services.suspension import tenant_suspended
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -111,7 +110,7 @@ def _authenticate():
     if holder is None:
         raise ApiProblem(401, "Send a valid, unrevoked API key as `Authorization: Bearer <key>`.",
                          headers={"WWW-Authenticate": 'Bearer realm="api"'})
-    if tenant_suspended(holder.tenant_id):
+    if holder.suspended:
         raise ApiProblem(403, "This workspace is suspended.")
     # A browser's session must not decide the workspace: the key does.
     previous = g.pop("_tenant_token", None)

@@ -53,6 +53,50 @@ def test_a_suspended_workspace_is_refused(app, api):
     assert "suspended" in problem_of(api.get("/contacts"), 403)["detail"]
 
 
+def test_suspension_and_revocation_apply_from_the_next_request(app, api):
+    assert api.get("/contacts").status_code == 200  # the process now knows the key's workspace
+    with app.app_context():
+        db.session.get(Tenant, api.tenant_id).status = Tenant.SUSPENDED
+        db.session.commit()
+    problem_of(api.get("/contacts"), 403)
+    with app.app_context():
+        db.session.get(Tenant, api.tenant_id).status = Tenant.ACTIVE
+        db.session.commit()
+    assert api.get("/contacts").status_code == 200
+    with app.app_context(), tenant_scope(api.tenant_id):
+        revoke_key(db.session.scalar(select(ApiKey)))
+        db.session.commit()
+    problem_of(api.get("/contacts"), 401)
+
+
+def test_a_deleted_key_is_401_though_the_process_knew_its_workspace(app, api):
+    assert api.get("/contacts").status_code == 200
+    with app.app_context(), tenant_scope(api.tenant_id):
+        db.session.delete(db.session.scalar(select(ApiKey)))
+        db.session.commit()
+    problem_of(api.get("/contacts"), 401)
+
+
+def test_a_known_key_and_its_workspace_are_read_in_one_statement(app, api):
+    from sqlalchemy import event
+
+    assert api.get("/tags").status_code == 200
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert api.get("/tags").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    touching = [s for s in seen if "api_keys" in s or "tenants" in s]
+    assert len(touching) == 1 and "JOIN tenants" in touching[0], touching
+
+
 def test_a_session_cookie_does_not_choose_the_workspace(app, client, login, api, other_api):
     login(other_api.user)  # the browser is signed in to the other workspace
     response = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {api.key}"})

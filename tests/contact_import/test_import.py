@@ -136,3 +136,33 @@ def test_an_import_records_created_updated_and_tagged_contacts_as_domain_events(
         ("tag.added", known, vip, '{"tag": "vip"}'), ("tag.added", known, lead, '{"tag": "lead"}'),
         ("tag.added", new, vip, '{"tag": "vip"}'),
     }
+
+
+def test_creating_only_records_every_tag_of_each_new_contact_and_nothing_for_refused_rows(app, owner, in_tenant,
+                                                                                          run_jobs, someone_listens):
+    import json
+
+    from sqlalchemy import select
+
+    from models import DomainEvent, Tag
+
+    with in_tenant(owner.tenant_id):
+        known = make_contact(name="Known", phone=phone(1)).id
+        vip = make_tag(name="vip").id
+    data = csv_bytes([["name", "phone", "tags"], ["Known", phone(1), "lead"], ["New", phone(2), "lead, vip"],
+                      ["Other", phone(3), ""]])
+    start(in_tenant, owner.tenant_id, data, mode="create", tag_ids=[vip])
+    run_jobs()
+    found = contacts(in_tenant, owner.tenant_id)
+    new, other = found[phone(2)].id, found[phone(3)].id
+    with in_tenant(owner.tenant_id) as session:
+        lead = session.scalar(select(Tag.id).where(Tag.name == "lead"))
+        recorded = sorted((e.kind, e.contact_id, e.subject_id, json.dumps(e.data, sort_keys=True))
+                          for e in session.scalars(select(DomainEvent)))
+    assert recorded == sorted([
+        ("contact.created", new, None, '{"source": "import"}'),
+        ("contact.created", other, None, '{"source": "import"}'),
+        ("tag.added", new, vip, '{"tag": "vip"}'), ("tag.added", new, lead, '{"tag": "lead"}'),
+        ("tag.added", other, vip, '{"tag": "vip"}'),
+    ])
+    assert [t.name for t in found[phone(1)].tags] == [] and known == found[phone(1)].id
