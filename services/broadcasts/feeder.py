@@ -45,12 +45,18 @@ NO_NUMBER = "No valid WhatsApp number."
 
 def owns_feeding(tenant_id: int, broadcast_id: int, token: str | None) -> bool:
     """Whether the feeder holding `token` is the broadcast's current one (it renews its claim)."""
-    redis, key = get_redis(), feeder_key(tenant_id, broadcast_id)
-    current = redis.get(key)
-    if current is not None and token is not None and current.decode() != token:
-        return False  # resumed or restarted since: a newer feeder carries on
-    redis.set(key, token or "", ex=FEEDER_TTL)
-    return True
+    # One step in Redis: read apart from the write, an old feeder could renew its claim just after a resume
+    # handed the key to a new one, and the new feeder then found itself superseded.
+    return bool(get_redis().eval(_RENEW_IF_OURS, 1, feeder_key(tenant_id, broadcast_id), token or "", FEEDER_TTL))
+
+
+# Renew the feeder key for ARGV[1] unless another feeder holds it (a feeder without a token always may).
+_RENEW_IF_OURS = """
+local current = redis.call('GET', KEYS[1])
+if current and ARGV[1] ~= '' and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
 
 
 def feed(broadcast_id: int) -> str:
