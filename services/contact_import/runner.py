@@ -3,6 +3,7 @@ last one stopped; a sweep re-queues imports whose worker went away, and gives up
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,10 @@ from services.quotas import contact_usage
 CHUNK = 2000
 RUN_SECONDS = 60.0     # one job's share of the worker; the rest goes on in the next job
 STALL_AFTER = timedelta(minutes=2)
+# While the reading thread runs, the interpreter is handed over every half millisecond instead of every 5 ms: the
+# writing thread, back from PostgreSQL, otherwise waits up to 5 ms for it at each of a chunk's dozens of round
+# trips (`bench.import` at 100,000 rows: 17.4 s -> 13.0 s for the job).
+HAND_OVER_SECONDS = 0.0005
 MAX_ATTEMPTS = 3       # runs that started without moving the position before the import is reported failed
 LIVE = (ImportState.QUEUED, ImportState.RUNNING)
 Read = tuple[int, list[str], Clean | str]  # (line, cells, the row's values or why it is refused)
@@ -174,6 +179,8 @@ def _read_ahead(read_chunk: Callable[[], list[Read]]) -> Iterator[Iterator[list[
     at a time and in order, so the phones seen and the lines reported are the same.
     """
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import-read")
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(HAND_OVER_SECONDS)
 
     def chunks() -> Iterator[list[Read]]:
         pending = pool.submit(read_chunk)
@@ -185,6 +192,7 @@ def _read_ahead(read_chunk: Callable[[], list[Read]]) -> Iterator[Iterator[list[
         yield chunks()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(switch_interval)
 
 
 def _quota_message(line: int, limit: int) -> str:
