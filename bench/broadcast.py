@@ -32,6 +32,9 @@ PHONE_ID, WABA_ID, TOKEN = "106540352242922", "102290129340398", "EAAG" + "d" * 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+STALL_SECONDS = 15  # counts standing still this long while recipients are left: a job chain was lost
+
+
 def make_tenant(app, rate: float, contacts: int, label: str, first_phone: int = 4155000000) -> int:
     """A tenant with a connected Cloud channel at `rate` and `contacts` contacts in the window (one INSERT)."""
     from sqlalchemy import insert
@@ -148,6 +151,17 @@ def bare_loop(url: str, count: int, concurrency: int) -> float:
     return asyncio.run(main())
 
 
+def report_stall(tenant_id: int, broadcast_id: int, since: float) -> None:
+    """Print what Redis holds for a broadcast whose counts stood still for STALL_SECONDS."""
+    from bench.stall import describe
+    from services.broadcasts.lifecycle import feeder_key
+    from services.queueing import ALL_QUEUES
+
+    print(f"STALLED: no recipient moved for {time.time() - since:.0f} s")
+    for line in describe(os.environ["REDIS_URL"], feeder_key(tenant_id, broadcast_id), list(ALL_QUEUES)):
+        print(line)
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
@@ -223,7 +237,7 @@ def main() -> int:
                     analyze(app)
                 started = time.time()
                 deadline = started + max(120, 3 * args.recipients / args.rate)
-                other = None
+                other, last_states, still_since = None, None, time.time()
                 while time.time() < deadline:
                     if args.fairness and other is None and time.time() - started >= args.fairness:
                         from bench.fairness import arrive
@@ -232,6 +246,11 @@ def main() -> int:
                     states, waits, sent_times = progress(app, tenant, broadcast_id)
                     if not states.get("queued") and not states.get("sending"):
                         break
+                    if states != last_states:
+                        last_states, still_since = states, time.time()
+                    elif still_since and time.time() - still_since > STALL_SECONDS:
+                        report_stall(tenant, broadcast_id, still_since)
+                        still_since = None  # once a run
                     time.sleep(0.5)
                 cpu = cpu_seconds([w.pid for w in workers]) - cpu_before
                 if other is not None:

@@ -237,17 +237,20 @@ def contacts_page(query: str = "", tag_id: int | None = None, *criteria: ColumnE
                   per_page: int = 25, after: Cursor | None = None, before: Cursor | None = None) -> Page:
     """One page of the contacts list: numbered near the top, by cursor past the counted rows.
 
-    The capped count runs first: it is shown anyway, and it tells a common tag from a rare one. A search's
-    count reads the trigram indexes; its page is left to the planner (the newest-first walk stops early
-    when matches are common, the trigram bitmap wins when they are rare).
+    With a tag or a cursor the capped count runs first: it tells a common tag from a rare one, and a cursor's
+    page needs it. Otherwise it runs after the page, and only when the page does not show where the rows
+    end. A search's count reads the trigram indexes; its page is left to the planner (the newest-first walk
+    stops early when matches are common, the trigram bitmap wins when they are rare).
     """
-    searching = contextlib.nullcontext() if not (query or "").strip() else trigram_lookups()
-    with searching:
-        counted = capped_count(search_contacts(query, tag_id, *criteria))
-    stmt = search_contacts(query, tag_id, *criteria, common_tag=counted > paging.COUNT_CAP)
+    def count() -> int:
+        with contextlib.nullcontext() if not (query or "").strip() else trigram_lookups():
+            return capped_count(search_contacts(query, tag_id, *criteria))
+
+    counted = count() if tag_id is not None or after is not None or before is not None else None
+    stmt = search_contacts(query, tag_id, *criteria, common_tag=counted is not None and counted > paging.COUNT_CAP)
     if after is not None or before is not None:
         found = seek_page(stmt, SORT_KEYS, after or before, per_page, before=after is None, counted=counted)
         if found is not None:
             return found
         page = 1
-    return capped_page(stmt, page, per_page, counted=counted, keys=SORT_KEYS)
+    return capped_page(stmt, page, per_page, counted=counted, keys=SORT_KEYS, count=count)

@@ -10,6 +10,7 @@ shows this workspace's rows from that position and nothing else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,16 +94,22 @@ def capped_count(stmt: Select, cap: int | None = None) -> int:
 
 
 def capped_page(stmt: Select, page: int, per_page: int, cap: int | None = None, counted: int | None = None,
-                keys: tuple[ColumnElement, ColumnElement] | None = None) -> Page:
+                keys: tuple[ColumnElement, ColumnElement] | None = None,
+                count: Callable[[], int] | None = None) -> Page:
     """Rows `page` of `stmt` (one extra row tells whether a next page exists) and a count capped at `cap`.
 
     With `keys` (the (timestamp, id) columns `stmt` sorts by, descending), Next from the last numbered
-    page carries a cursor instead of a page number. `counted` is a capped_count the caller already made.
+    page carries a cursor instead of a page number. `counted` is a capped_count the caller already made;
+    otherwise `count` (or a capped_count of `stmt`) runs, unless the page shows where the rows end: a search
+    matching a few contacts then costs one query, not two.
     """
     cap = COUNT_CAP if cap is None else cap
     page = max(1, page)
-    rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    counted = capped_count(stmt, cap) if counted is None else counted
+    offset = (page - 1) * per_page
+    rows = db.session.scalars(stmt.limit(per_page + 1).offset(offset)).all()
+    if counted is None:
+        shows_the_end = len(rows) <= per_page and (rows or page == 1)
+        counted = offset + len(rows) if shows_the_end else count() if count else capped_count(stmt, cap)
     items, has_next = list(rows[:per_page]), len(rows) > per_page
     by_cursor = keys is not None and has_next and page >= last_numbered_page(per_page)
     return Page(items=items, page=page, per_page=per_page, has_next=has_next,

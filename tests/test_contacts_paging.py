@@ -162,3 +162,37 @@ def test_cursor_tokens_round_trip_to_the_microsecond():
     cursor = services.paging.Cursor(at, 50018)
     assert cursor.token() == "1795442740123456_50018"
     assert services.paging.Cursor.parse(cursor.token()) == cursor
+
+
+def _statements(app):
+    """A list that fills with every SQL statement the app's engine runs while the caller holds it."""
+    from sqlalchemy import event
+
+    from extensions import db
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("query, expected", [("son%201", "1 contact matching"), ("person+1", "1 contact matching"),
+                                              ("nobody", "0 contacts matching"), ("person", "10 contacts matching")])
+def test_a_search_counts_only_when_its_page_does_not_show_where_the_matches_end(small_pages, in_tenant, query,
+                                                                                  expected):
+    app, user, client = small_pages
+    _arrange(in_tenant, user.tenant_id, SPECS)
+    seen, stop = _statements(app)
+    try:
+        html = client.get(f"/contacts/?q={query}").get_data(as_text=True)
+    finally:
+        stop()
+    assert expected in html
+    counts = [s for s in seen if "count(" in s.lower() and "contacts" in s]
+    # A page holding every match is its own count; ten matches over pages of two need the capped count.
+    assert len(counts) == (1 if expected.startswith("10 ") else 0), counts
