@@ -114,3 +114,35 @@ def test_pollers_hear_of_a_change_when_the_transaction_commits_not_when_a_savepo
         assert current(user.tenant_id) == before  # the contact is not committed yet: a poll would not see it
         db.session.commit()
         assert current(user.tenant_id) != before
+
+
+def test_a_delayed_job_is_never_lost_to_a_scheduler_pass_that_runs_while_it_is_being_scheduled(app):
+    """Every delayed job reaches its queue however the scheduler's passes fall (RQ's enqueue_in could lose some)."""
+    import threading
+
+    from rq.scheduler import RQScheduler
+
+    from services.queueing import BULK_QUEUE, enqueue_now
+
+    with app.app_context():
+        bulk = queue(BULK_QUEUE)
+        scheduler = RQScheduler([bulk], connection=get_redis())
+        assert scheduler.acquire_locks()
+        stop = threading.Event()
+
+        def passes():
+            while not stop.is_set():
+                scheduler.enqueue_scheduled_jobs()
+
+        thread = threading.Thread(target=passes)
+        thread.start()
+        try:
+            ids = [enqueue_now("jobs.maintenance.record_heartbeat", delay=0.001, queue_name=BULK_QUEUE).id
+                   for _ in range(1000)]
+        finally:
+            stop.set()
+            thread.join()
+        scheduler.enqueue_scheduled_jobs()  # the last ones' second may have come only now
+        queued = set(bulk.get_job_ids())
+        assert [job_id for job_id in ids if job_id not in queued] == []
+        scheduler.release_locks()
